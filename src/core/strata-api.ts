@@ -1,0 +1,120 @@
+// The embedded library surface (`openStrata`): everything the HTTP API does, without a network hop.
+// The API layer is built only on this interface; it never sees key encodings or the log format.
+
+import type { Change, TxError, TxInput, TxReport } from './types.js';
+
+export interface GraphInfo {
+  name: string;
+  /** Offset of the latest record on the log, -1 when the log is empty. */
+  latestOffset: number;
+  /** Latest offset folded into RocksDB, -1 when nothing is materialized yet. */
+  materializedOffset: number;
+  /** Tx time of the materialized offset (ISO-8601), null when nothing is materialized. */
+  materializedTime: string | null;
+  counts: { transactions: number; committed: number; aborted: number; liveEntities: number };
+  schema: { attrs: Record<string, unknown>; types: Record<string, unknown> };
+}
+
+export interface PublishOptions {
+  /** Wait for the outcome (true) or return once durable on the log (false). */
+  wait: boolean;
+  /** How long a waiting publish waits for the outcome before answering `pending`. */
+  timeoutMs: number;
+}
+
+export type PublishResult =
+  | { offset: number; status: 'committed'; timeMs: number; duplicate?: boolean }
+  | { offset: number; status: 'aborted'; timeMs: number; error: TxError; duplicate?: boolean }
+  | { offset: number; status: 'pending' };
+
+export interface ReadOptions {
+  at?: number;
+  /** ISO-8601 tx time: the latest tx whose time is at or before it. */
+  asOf?: string;
+  /** Wait (bounded) until this offset is materialized. */
+  minBasis?: number;
+}
+
+/** Attribute values are in their JSON output form (codec/json.ts valueToJson). */
+export interface NodeView {
+  id: string;
+  kind: 'node';
+  type: string;
+  createdAt: number;
+  attrs: Record<string, unknown>;
+  out: { id: string; type: string; to: string }[];
+  in: { id: string; type: string; from: string }[];
+}
+export interface EdgeView {
+  id: string;
+  kind: 'edge';
+  type: string;
+  createdAt: number;
+  from: string;
+  to: string;
+  attrs: Record<string, unknown>;
+}
+export type EntityView = NodeView | EdgeView;
+
+export interface ListQuery {
+  type?: string;
+  /** ANDed attribute equality filters; the value is the JSON-parsed query value. */
+  where: { attr: string; value: unknown }[];
+  limit: number;
+  /** Exclusive lower bound on entity id (pagination). */
+  afterId?: string;
+}
+
+export interface HistoryEntry {
+  offset: number;
+  timeMs: number;
+  change: Change;
+}
+
+export interface DiffFilter {
+  type?: string;
+  id?: string;
+}
+
+/** Thrown by a subscription whose consumer fell behind its buffer; resume from `resumeFrom`. */
+export class LaggedError extends Error {
+  constructor(readonly resumeFrom: number) {
+    super(`subscriber lagged; resume from offset ${resumeFrom}`);
+    this.name = 'LaggedError';
+  }
+}
+
+export interface StrataDb {
+  listGraphs(): Promise<GraphInfo[]>;
+  /** Throws StrataError graph_not_found. */
+  graphInfo(graph: string): Promise<GraphInfo>;
+  /** Creates the graph if missing; throws invalid_graph_name / too_many_graphs. */
+  createGraph(graph: string): Promise<GraphInfo>;
+  /** Publishes one tx (creating the graph on first use). Static validation is the caller's job (codec). */
+  transact(graph: string, tx: TxInput, options: PublishOptions): Promise<PublishResult>;
+  /** Publishes several txs in one log append; results in order. */
+  transactBatch(graph: string, txs: TxInput[], options: PublishOptions): Promise<PublishResult[]>;
+  /**
+   * Resolves the basis of a read: default latest materialized offset; `at` beyond the log → offset_out_of_range;
+   * `at`/`minBasis` not yet materialized → waits up to the limit, then basis_not_reached. -1 for an empty graph.
+   */
+  resolveBasis(graph: string, options: ReadOptions): Promise<number>;
+  entity(graph: string, id: string, basis: number): Promise<EntityView | null>;
+  listEntities(graph: string, query: ListQuery, basis: number): Promise<{ items: EntityView[]; nextAfterId: string | null }>;
+  /** Null when the id was never created (at any offset ≤ basis). */
+  history(graph: string, id: string, basis: number): Promise<HistoryEntry[] | null>;
+  /** Net changes turning slice `from` into slice `to` (inverse when from > to). */
+  diff(graph: string, from: number, to: number, filter: DiffFilter): Promise<Change[]>;
+  /** Tx reports with offset ≥ from, up to limit; `next` is the next offset to ask for, or null at the end. */
+  txLog(graph: string, from: number, limit: number, basis: number): Promise<{ items: TxReport[]; next: number | null }>;
+  tx(graph: string, offset: number): Promise<TxReport | null>;
+  /**
+   * Reports with offset ≥ from, catch-up then live, no gap, no duplicate, until `signal` aborts.
+   * `from` undefined = only txs materialized after the call. Throws LaggedError when the consumer falls
+   * more than `bufferMax` live reports behind.
+   */
+  subscribe(graph: string, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncIterable<TxReport>;
+  /** Readiness: every known graph's materializer has caught up with the log as of open. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
