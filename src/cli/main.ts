@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The `strata` command: `strata start` runs the platform (embedded log + RocksDB + HTTP API).
+
+import pino, { type Logger } from 'pino';
+import { buildApp } from '../api/app.js';
+import { createMetrics } from '../api/metrics.js';
+import { openStrata } from '../strata.js';
+import { ConfigError, loadConfig, type StrataConfig } from './config.js';
+
+const USAGE = `usage: strata <command> [options]
+
+commands:
+  start      run the platform (default)
+
+options (flag / environment):
+  --port N             STRATA_PORT           HTTP port (default 8080)
+  --host H             STRATA_HOST           bind address (default 127.0.0.1)
+  --data-dir D         STRATA_DATA_DIR       log and state directory (default ./data)
+  --broker B           STRATA_BROKER         embedded | kafka (default embedded)
+  --kafka-brokers L    KAFKA_BROKERS         comma-separated host:port list
+  --topic-prefix P     STRATA_TOPIC_PREFIX   Kafka topic prefix (default strata)
+  --log-level L        STRATA_LOG_LEVEL      pino level (default info)
+  --config F           STRATA_CONFIG         JSON config file (flags > env > file)
+`;
+
+function makeLogger(level: string): Logger {
+  if (process.stdout.isTTY) return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  return pino({ level });
+}
+
+async function start(config: StrataConfig): Promise<void> {
+  const logger = makeLogger(config.logLevel);
+  if (config.broker === 'kafka') {
+    logger.fatal('the kafka broker adapter is not available in this build yet; use --broker embedded');
+    process.exit(2);
+  }
+  const metrics = createMetrics();
+  const started = Date.now();
+  const db = await openStrata({
+    dataDir: config.dataDir,
+    logger,
+    hooks: {
+      onFolded: (report, seconds) => {
+        metrics.foldDuration.observe(seconds);
+        if (report.status === 'committed') metrics.txCommitted.inc();
+        else metrics.txAborted.inc({ code: report.error?.code ?? 'unknown' });
+      },
+    },
+  });
+  const app = await buildApp({ db, logger, metrics });
+  await app.listen({ port: config.port, host: config.host });
+  logger.info({ dataDir: config.dataDir, broker: config.broker, startupMs: Date.now() - started }, `strata listening on http://${config.host}:${config.port}`);
+  if (config.host === '127.0.0.1' || config.host === 'localhost') logger.info('dev mode: no access control, bound to loopback only');
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  let config: StrataConfig;
+  try {
+    config = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  switch (config.command) {
+    case 'start':
+      return start(config);
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(config.command)}\n\n${USAGE}`);
+      process.exit(2);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`strata: ${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

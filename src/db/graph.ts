@@ -1,0 +1,89 @@
+// One open graph: its state store, its materializer and a reader, plus the waiting that ties
+// publishing and reading to the materialized offset (read-your-writes, minBasis).
+
+import { join } from 'node:path';
+import type { BrokerAdapter } from '../broker-adapters/types.js';
+import { StrataError } from '../core/errors.js';
+import type { Limits } from '../core/limits.js';
+import type { TxReport } from '../core/types.js';
+import { Materializer, schemaFromHistory, type MaterializerHooks } from '../materializer/materializer.js';
+import type { Schema } from '../materializer/state.js';
+import { GraphReader } from '../query/reader.js';
+import { Store } from '../store/rocks.js';
+
+export class GraphHandle {
+  readonly reader: GraphReader;
+  /** Offset the log held when the graph was opened: ready once materialized up to it. */
+  private readyTarget = -1;
+  private latestSchema: { offset: number; schema: Schema } | null = null;
+
+  private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store) {
+    this.reader = new GraphReader(store, (basis) => this.schemaAt(basis));
+    materializer.on('report', () => (this.latestSchema = null));
+  }
+
+  static async open(name: string, dataDir: string, log: BrokerAdapter, limits: Limits, hooks: MaterializerHooks): Promise<GraphHandle> {
+    const store = await Store.open(join(dataDir, 'state', name));
+    const materializer = new Materializer(name, log, store, limits, hooks);
+    const handle = new GraphHandle(name, materializer, store);
+    handle.readyTarget = (await log.endOffset(name)) - 1;
+    await materializer.start();
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    await this.materializer.stop();
+    await this.store.close();
+  }
+
+  get durableOffset(): number {
+    return this.materializer.durable.offset;
+  }
+
+  isReady(): boolean {
+    return this.durableOffset >= this.readyTarget;
+  }
+
+  schemaAt(basis: number): Schema {
+    if (basis >= this.durableOffset) {
+      const cached = this.latestSchema;
+      if (cached && cached.offset === this.durableOffset) return cached.schema;
+      const schema = schemaFromHistory(this.materializer.schemaHistory, this.durableOffset);
+      this.latestSchema = { offset: this.durableOffset, schema };
+      return schema;
+    }
+    return schemaFromHistory(this.materializer.schemaHistory, basis);
+  }
+
+  /** Resolves once `offset` is materialized, or rejects with basis_not_reached after `timeoutMs`. */
+  waitForOffset(offset: number, timeoutMs: number): Promise<void> {
+    if (this.durableOffset >= offset) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onReport = (r: TxReport): void => {
+        if (r.offset < offset) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new StrataError('basis_not_reached', `offset ${offset} was not materialized within ${timeoutMs} ms (materialized: ${this.durableOffset})`, { offset, materialized: this.durableOffset }));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.materializer.off('report', onReport);
+      };
+      this.materializer.on('report', onReport);
+    });
+  }
+
+  /** The report at `offset` once materialized, or null when `timeoutMs` passes first. */
+  async waitForReport(offset: number, timeoutMs: number): Promise<TxReport | null> {
+    try {
+      await this.waitForOffset(offset, timeoutMs);
+    } catch (err) {
+      if (err instanceof StrataError && err.code === 'basis_not_reached') return null;
+      throw err;
+    }
+    return this.reader.report(offset);
+  }
+}

@@ -1,0 +1,128 @@
+// Reads of one graph's slices from RocksDB: entity as of an offset (one seek + adjacency scans),
+// listings by type or value, history, diffs over a span of the tx index, and the log view.
+
+import { decodeTxReport } from '../codec/avro.js';
+import { valueToJson } from '../codec/json.js';
+import type { EntityView, HistoryEntry, NodeView } from '../core/strata-api.js';
+import type { AttrDefinition, TxReport, Value } from '../core/types.js';
+import * as K from '../store/keys.js';
+import { decodeLifetime, decodeVersion, liveAt, type StoredEntity } from '../store/records.js';
+import type { Store } from '../store/rocks.js';
+import type { Schema } from '../materializer/state.js';
+import { idAtKeyEnd } from '../materializer/prefetch.js';
+
+export type SchemaAt = (basis: number) => Schema;
+
+/** Renders stored values with the cardinality in force at the basis. */
+export function renderAttrs(attrs: Map<string, Value[]>, defs: Map<string, AttrDefinition>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const attr of [...attrs.keys()].sort()) {
+    const values = attrs.get(attr)!;
+    out[attr] = defs.get(attr)?.cardinality === 'many' ? values.map(valueToJson) : valueToJson(values[0]);
+  }
+  return out;
+}
+
+export class GraphReader {
+  constructor(readonly store: Store, private readonly schemaAt: SchemaAt) {}
+
+  /** The stored state of an entity as of `basis` (terminated ones included), or null if not yet created. */
+  async storedAt(id: string, basis: number): Promise<StoredEntity | null> {
+    if (basis < 0) return null;
+    const kv = await this.store.first(K.entityVersionKey(id, basis), K.entityPrefix(id));
+    return kv ? decodeVersion(id, kv.value).entity : null;
+  }
+
+  async entity(id: string, basis: number): Promise<EntityView | null> {
+    const e = await this.storedAt(id, basis);
+    if (!e || (e.terminatedAt !== null && e.terminatedAt <= basis)) return null;
+    return this.render(e, basis);
+  }
+
+  async render(e: StoredEntity, basis: number): Promise<EntityView> {
+    const attrs = renderAttrs(e.attrs, this.schemaAt(basis).attrs);
+    if (e.kind === 'edge') return { id: e.id, kind: 'edge', type: e.type, createdAt: e.createdAt, from: e.from!, to: e.to!, attrs };
+    const [out, inn] = await Promise.all([this.adjacency(K.outPrefix(e.id), basis), this.adjacency(K.inPrefix(e.id), basis)]);
+    const view: NodeView = {
+      id: e.id, kind: 'node', type: e.type, createdAt: e.createdAt, attrs,
+      out: out.map((a) => ({ id: a.id, type: a.type, to: a.peer })),
+      in: inn.map((a) => ({ id: a.id, type: a.type, from: a.peer })),
+    };
+    return view;
+  }
+
+  private async adjacency(prefix: Buffer, basis: number): Promise<{ id: string; type: string; peer: string }[]> {
+    const out: { id: string; type: string; peer: string }[] = [];
+    for (const { key, value } of await this.store.scanPrefix(prefix)) {
+      const life = decodeLifetime(value);
+      if (liveAt(life, basis)) out.push({ id: key.toString('utf8', prefix.length, key.length - 1), type: life.type, peer: life.peer! });
+    }
+    return out;
+  }
+
+  /** Entities with `attr` = value as of basis, sorted by id. */
+  async idsWithValue(attr: string, value: Value, basis: number): Promise<string[]> {
+    const prefix = K.attrValuePrefix(attr, value);
+    const decided = new Set<string>();
+    const ids: string[] = [];
+    for (const { key, value: flag } of await this.store.scanPrefix(prefix)) {
+      const { id, offset } = idAtKeyEnd(key, prefix.length);
+      if (offset > basis || decided.has(id)) continue; // newest entry at or before the basis decides
+      decided.add(id);
+      if (flag[0] === 1) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Ids live at basis in the type index after `after` (exclusive), up to `limit`; `type` null = all types. */
+  async idsByType(type: string | null, after: string | undefined, limit: number, basis: number): Promise<{ ids: string[]; keys: string[] }> {
+    const prefix = type === null ? K.TYPE_FAMILY : K.typePrefix(type);
+    let from = after === undefined ? prefix : Buffer.concat([prefix, Buffer.from(after, 'utf8'), Buffer.from([0, 0])]);
+    const ids: string[] = [];
+    const keys: string[] = [];
+    for (;;) {
+      const page = await this.store.range(from, K.prefixEnd(prefix), { limit: 1024 });
+      for (const { key, value } of page) {
+        if (!liveAt(decodeLifetime(value), basis)) continue;
+        const rest = key.toString('utf8', prefix.length, key.length - 1);
+        ids.push(type === null ? rest.slice(rest.indexOf('\u0000') + 1) : rest);
+        keys.push(rest);
+        if (ids.length >= limit) return { ids, keys };
+      }
+      if (page.length < 1024) return { ids, keys };
+      from = Buffer.concat([page[page.length - 1].key, Buffer.from([0])]);
+    }
+  }
+
+  async history(id: string, basis: number, max: number): Promise<HistoryEntry[] | null> {
+    const versions = await this.store.scanPrefix(K.entityPrefix(id), { reverse: true });
+    const entries: HistoryEntry[] = [];
+    let created = false;
+    for (const { value } of versions) {
+      const v = decodeVersion(id, value);
+      if (v.offset > basis) break;
+      created = true;
+      for (const change of v.changes) entries.push({ offset: v.offset, timeMs: v.timeMs, change });
+      if (entries.length > max) throw new RangeError('history exceeds the response limit');
+    }
+    return created ? entries : null;
+  }
+
+  /** Reports with offsets in [from, to], ascending. */
+  async reports(from: number, to: number, limit = Infinity): Promise<TxReport[]> {
+    if (to < from) return [];
+    const kvs = await this.store.range(K.txKey(from), K.txKey(to + 1), { limit });
+    return kvs.map((kv) => decodeTxReport(kv.value));
+  }
+
+  async report(offset: number): Promise<TxReport | null> {
+    const buf = await this.store.get(K.txKey(offset));
+    return buf ? decodeTxReport(buf) : null;
+  }
+
+  /** The latest offset whose tx time is at or before `timeMs`, or -1. */
+  async offsetAtTime(timeMs: number): Promise<number> {
+    const found = await this.store.range(Buffer.from('w'), K.timeKey(timeMs + 1, 0), { reverse: true, limit: 1 });
+    return found.length === 0 ? -1 : Number(found[0].key.readBigUInt64BE(9));
+  }
+}

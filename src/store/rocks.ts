@@ -1,0 +1,82 @@
+// A thin RocksDB wrapper for one graph's state: batched point reads, bounded prefix scans and atomic
+// write batches. Everything above it speaks keys from keys.ts and never touches the binding directly.
+
+import { mkdir } from 'node:fs/promises';
+import RocksDB from 'rocksdb-native';
+import { prefixEnd } from './keys.js';
+
+export interface ScanOptions {
+  reverse?: boolean;
+  limit?: number;
+}
+
+export interface KeyValue {
+  key: Buffer;
+  value: Buffer;
+}
+
+/** Iterator capacity for scans: the binding's default of 8 halves scan throughput. */
+const SCAN_CAPACITY = 256;
+
+export class Store {
+  private constructor(private readonly db: RocksDB, readonly path: string) {}
+
+  static async open(path: string): Promise<Store> {
+    await mkdir(path, { recursive: true });
+    const db = new RocksDB(path, { createIfMissing: true });
+    await db.ready();
+    return new Store(db, path);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async get(key: Buffer): Promise<Buffer | null> {
+    return this.db.get(key);
+  }
+
+  /** One binding call for many keys: a hop to the worker thread is the cost that dominates. */
+  async getMany(keys: Buffer[]): Promise<(Buffer | null)[]> {
+    if (keys.length === 0) return [];
+    const batch = this.db.read({ capacity: keys.length, autoDestroy: true });
+    const pending = keys.map((k) => batch.get(k));
+    batch.tryFlush();
+    return Promise.all(pending);
+  }
+
+  /** Entries with gte ≤ key < lt, bounded by `limit`. */
+  async range(gte: Buffer, lt: Buffer, options: ScanOptions = {}): Promise<KeyValue[]> {
+    const limit = options.limit ?? Infinity;
+    const out: KeyValue[] = [];
+    if (limit <= 0) return out;
+    const capacity = Math.max(1, Math.min(SCAN_CAPACITY, limit));
+    for await (const kv of this.db.iterator({ gte, lt }, { reverse: options.reverse ?? false, limit, capacity })) {
+      out.push(kv);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async scanPrefix(prefix: Buffer, options: ScanOptions = {}): Promise<KeyValue[]> {
+    return this.range(prefix, prefixEnd(prefix), options);
+  }
+
+  /** The first entry at or after `gte` still inside `prefix`: "latest version at or before T" is this. */
+  async first(gte: Buffer, prefix: Buffer): Promise<KeyValue | null> {
+    const found = await this.range(gte, prefixEnd(prefix), { limit: 1 });
+    return found[0] ?? null;
+  }
+
+  /** Applies puts atomically: index writes, tx records and the materialized offset land together. */
+  async write(puts: KeyValue[]): Promise<void> {
+    if (puts.length === 0) return;
+    const batch = this.db.write({ capacity: puts.length, autoDestroy: true });
+    for (const { key, value } of puts) batch.tryPut(key, value);
+    await batch.flush();
+  }
+
+  async approximateSize(): Promise<number> {
+    return this.db.approximateSize(Buffer.from([0]), Buffer.from([0xff]));
+  }
+}

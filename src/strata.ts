@@ -1,0 +1,279 @@
+// openStrata: the embedded library surface (StrataDb) over a broker adapter, one RocksDB per graph,
+// the materializers and the query layer. The HTTP API is built on exactly this.
+
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { EmbeddedLogAdapter } from './broker-adapters/embedded.js';
+import type { BrokerAdapter } from './broker-adapters/types.js';
+import { encodeTx } from './codec/avro.js';
+import { StrataError } from './core/errors.js';
+import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.js';
+import {
+  LaggedError, type DiffFilter, type EntityView, type GraphInfo, type HistoryEntry, type ListQuery, type PublishOptions,
+  type PublishResult, type ReadOptions, type StrataDb,
+} from './core/strata-api.js';
+import type { Change, TxInput, TxReport } from './core/types.js';
+import { GraphHandle } from './db/graph.js';
+import { listEntities } from './db/listing.js';
+import type { MaterializerHooks } from './materializer/materializer.js';
+import { diff, DiffTooLargeError } from './query/diff.js';
+
+export interface StrataOptions {
+  dataDir: string;
+  /** Defaults to the embedded log under `<dataDir>/log`. */
+  broker?: BrokerAdapter;
+  logger?: Logger;
+  limits?: Partial<Limits>;
+  hooks?: MaterializerHooks;
+}
+
+function schemaJson(handle: GraphHandle, basis: number): GraphInfo['schema'] {
+  const schema = handle.schemaAt(basis);
+  return { attrs: Object.fromEntries(schema.attrs), types: Object.fromEntries(schema.types) };
+}
+
+class Strata implements StrataDb {
+  private readonly graphs = new Map<string, GraphHandle>();
+  private readonly opening = new Map<string, Promise<GraphHandle>>();
+  private closed = false;
+
+  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger) {}
+
+  async start(): Promise<void> {
+    await this.log.open();
+    for (const name of await this.log.listGraphs()) await this.open(name);
+  }
+
+  private open(name: string): Promise<GraphHandle> {
+    const existing = this.graphs.get(name);
+    if (existing) return Promise.resolve(existing);
+    let pending = this.opening.get(name);
+    if (!pending) {
+      pending = (async () => {
+        if (this.graphs.size >= this.limits.graphsMax) throw new StrataError('too_many_graphs', `this process serves at most ${this.limits.graphsMax} graphs`);
+        await this.log.ensureGraph(name);
+        const hooks: MaterializerHooks = {
+          ...this.hooks,
+          onError: (err) => {
+            this.logger?.error({ err, graph: name }, 'materializer stopped');
+            this.hooks.onError?.(err);
+          },
+        };
+        const handle = await GraphHandle.open(name, this.dataDir, this.log, this.limits, hooks);
+        this.graphs.set(name, handle);
+        return handle;
+      })().finally(() => this.opening.delete(name));
+      this.opening.set(name, pending);
+    }
+    return pending;
+  }
+
+  private handle(graph: string): GraphHandle {
+    const h = this.graphs.get(graph);
+    if (!h) {
+      if (!GRAPH_NAME_PATTERN.test(graph)) throw new StrataError('invalid_graph_name', `invalid graph name ${JSON.stringify(graph)}`);
+      throw new StrataError('graph_not_found', `no graph named ${JSON.stringify(graph)}`, { graph });
+    }
+    return h;
+  }
+
+  private checkName(graph: string): void {
+    if (!GRAPH_NAME_PATTERN.test(graph)) throw new StrataError('invalid_graph_name', `invalid graph name ${JSON.stringify(graph)}`);
+  }
+
+  async listGraphs(): Promise<GraphInfo[]> {
+    return Promise.all([...this.graphs.keys()].sort().map((g) => this.graphInfo(g)));
+  }
+
+  async graphInfo(graph: string): Promise<GraphInfo> {
+    const h = this.handle(graph);
+    const m = h.materializer.durable;
+    return {
+      name: graph,
+      latestOffset: (await this.log.endOffset(graph)) - 1,
+      materializedOffset: m.offset,
+      materializedTime: m.offset < 0 ? null : new Date(m.timeMs).toISOString(),
+      counts: { transactions: m.txs, committed: m.committed, aborted: m.aborted, liveEntities: m.live },
+      schema: schemaJson(h, m.offset),
+    };
+  }
+
+  async createGraph(graph: string): Promise<GraphInfo> {
+    this.checkName(graph);
+    await this.open(graph);
+    return this.graphInfo(graph);
+  }
+
+  async transact(graph: string, tx: TxInput, options: PublishOptions): Promise<PublishResult> {
+    return (await this.transactBatch(graph, [tx], options))[0];
+  }
+
+  async transactBatch(graph: string, txs: TxInput[], options: PublishOptions): Promise<PublishResult[]> {
+    this.checkName(graph);
+    const h = await this.open(graph);
+    const appended = await this.log.append(graph, txs.map((tx) => ({ key: tx.id, value: encodeTx(tx) })));
+    if (!options.wait) return appended.map((a) => ({ offset: a.offset, status: 'pending' as const }));
+    const deadline = Date.now() + options.timeoutMs;
+    return Promise.all(appended.map((a) => this.outcome(h, a.offset, Math.max(0, deadline - Date.now()))));
+  }
+
+  private async outcome(h: GraphHandle, offset: number, timeoutMs: number): Promise<PublishResult> {
+    const report = await h.waitForReport(offset, timeoutMs);
+    if (!report) return { offset, status: 'pending' };
+    if (report.error?.code === 'duplicate_tx' && report.originalOffset !== undefined) {
+      const original = await h.reader.report(report.originalOffset);
+      if (original) return { ...resultOf(original), duplicate: true } as PublishResult;
+    }
+    return resultOf(report);
+  }
+
+  async resolveBasis(graph: string, options: ReadOptions): Promise<number> {
+    const h = this.handle(graph);
+    const wait = this.limits.basisWaitMsMax;
+    if (options.at !== undefined) {
+      const latest = (await this.log.endOffset(graph)) - 1;
+      if (options.at > latest) throw new StrataError('offset_out_of_range', `offset ${options.at} is beyond the end of the log (latest: ${latest})`, { offset: options.at, latest });
+    }
+    const needed = Math.max(options.at ?? -1, options.minBasis ?? -1);
+    if (needed > h.durableOffset) await h.waitForOffset(needed, wait);
+    if (options.at !== undefined) return options.at;
+    if (options.asOf !== undefined) {
+      const timeMs = Date.parse(options.asOf);
+      if (!Number.isFinite(timeMs)) throw new StrataError('invalid_offset', `asOf must be an ISO-8601 time, got ${JSON.stringify(options.asOf)}`);
+      return Math.min(await h.reader.offsetAtTime(timeMs), h.durableOffset);
+    }
+    return h.durableOffset;
+  }
+
+  async entity(graph: string, id: string, basis: number): Promise<EntityView | null> {
+    return this.handle(graph).reader.entity(id, basis);
+  }
+
+  async listEntities(graph: string, query: ListQuery, basis: number): Promise<{ items: EntityView[]; nextAfterId: string | null }> {
+    return listEntities(this.handle(graph), query, basis);
+  }
+
+  async history(graph: string, id: string, basis: number): Promise<HistoryEntry[] | null> {
+    try {
+      return await this.handle(graph).reader.history(id, basis, this.limits.historyChangesMax);
+    } catch (err) {
+      if (err instanceof RangeError) throw new StrataError('diff_too_large', `the history of ${JSON.stringify(id)} has more than ${this.limits.historyChangesMax} changes`);
+      throw err;
+    }
+  }
+
+  async diff(graph: string, from: number, to: number, filter: DiffFilter): Promise<Change[]> {
+    const h = this.handle(graph);
+    await this.resolveBasis(graph, { at: Math.max(from, to) });
+    try {
+      return await diff({ reader: h.reader, schemaAt: (b) => h.schemaAt(b), maxChanges: this.limits.diffChangesMax }, from, to, filter);
+    } catch (err) {
+      if (err instanceof DiffTooLargeError) throw new StrataError('diff_too_large', err.message);
+      throw err;
+    }
+  }
+
+  async txLog(graph: string, from: number, limit: number, basis: number): Promise<{ items: TxReport[]; next: number | null }> {
+    const items = await this.handle(graph).reader.reports(from, basis, limit + 1);
+    const more = items.length > limit;
+    if (more) items.length = limit;
+    return { items, next: more ? items[items.length - 1].offset + 1 : null };
+  }
+
+  async tx(graph: string, offset: number): Promise<TxReport | null> {
+    const h = this.handle(graph);
+    if (offset > h.durableOffset) return null;
+    return h.reader.report(offset);
+  }
+
+  subscribe(graph: string, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncIterable<TxReport> {
+    return subscribe(this.handle(graph), from, options);
+  }
+
+  isReady(): boolean {
+    return !this.closed && [...this.graphs.values()].every((g) => g.isReady());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.opening.values()]);
+    for (const g of this.graphs.values()) await g.close();
+    this.graphs.clear();
+    await this.log.close();
+  }
+}
+
+function resultOf(r: TxReport): PublishResult {
+  if (r.status === 'committed') return { offset: r.offset, status: 'committed', timeMs: r.timeMs };
+  return { offset: r.offset, status: 'aborted', timeMs: r.timeMs, error: r.error! };
+}
+
+/**
+ * Catch-up from the tx index, then live reports from memory. The switch happens in one tick at the
+ * durable offset, and reports fire only after the durable offset moves, so nothing is missed or repeated.
+ */
+async function* subscribe(h: GraphHandle, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncGenerator<TxReport> {
+  const { signal, bufferMax } = options;
+  let next = from ?? h.durableOffset + 1;
+  let live = false;
+  let overflow = false;
+  const queue: TxReport[] = [];
+  let wake: (() => void) | null = null;
+  const onReport = (r: TxReport): void => {
+    if (live) {
+      if (queue.length >= bufferMax) overflow = true;
+      else queue.push(r);
+    }
+    wake?.();
+  };
+  const onAbort = (): void => wake?.();
+  h.materializer.on('report', onReport);
+  signal.addEventListener('abort', onAbort);
+  try {
+    while (!signal.aborted) {
+      if (!live) {
+        const end = h.durableOffset;
+        if (next > end) {
+          live = true; // from here every report has an offset above `end`
+          continue;
+        }
+        const page = await h.reader.reports(next, end, 256);
+        for (const r of page) {
+          if (signal.aborted) return;
+          yield r;
+          next = r.offset + 1;
+        }
+        if (page.length === 0) next = end + 1;
+        continue;
+      }
+      const r = queue.shift();
+      if (r) {
+        if (r.offset >= next) {
+          yield r;
+          next = r.offset + 1;
+        }
+        continue;
+      }
+      if (overflow) throw new LaggedError(next);
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  } finally {
+    h.materializer.off('report', onReport);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export async function openStrata(options: StrataOptions): Promise<StrataDb> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.broker ?? new EmbeddedLogAdapter({ dir: join(options.dataDir, 'log'), logger: options.logger });
+  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger);
+  try {
+    await db.start();
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return db;
+}
