@@ -10,16 +10,21 @@ import { Materializer, schemaFromHistory, type MaterializerHooks } from '../mate
 import type { Schema } from '../materializer/state.js';
 import { GraphReader } from '../query/reader.js';
 import { Store } from '../store/rocks.js';
+import { OffsetWaiters } from './waiters.js';
 
 export class GraphHandle {
   readonly reader: GraphReader;
   /** Offset the log held when the graph was opened: ready once materialized up to it. */
   private readyTarget = -1;
   private latestSchema: { offset: number; schema: Schema } | null = null;
+  private readonly waiters = new OffsetWaiters();
 
   private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store) {
     this.reader = new GraphReader(store, (basis) => this.schemaAt(basis));
-    materializer.on('report', () => (this.latestSchema = null));
+    materializer.on('report', (r: TxReport) => {
+      this.latestSchema = null;
+      this.waiters.reached(r);
+    });
   }
 
   static async open(name: string, dataDir: string, log: BrokerAdapter, limits: Limits, hooks: MaterializerHooks): Promise<GraphHandle> {
@@ -56,34 +61,19 @@ export class GraphHandle {
   }
 
   /** Resolves once `offset` is materialized, or rejects with basis_not_reached after `timeoutMs`. */
-  waitForOffset(offset: number, timeoutMs: number): Promise<void> {
-    if (this.durableOffset >= offset) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onReport = (r: TxReport): void => {
-        if (r.offset < offset) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new StrataError('basis_not_reached', `offset ${offset} was not materialized within ${timeoutMs} ms (materialized: ${this.durableOffset})`, { offset, materialized: this.durableOffset }));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.materializer.off('report', onReport);
-      };
-      this.materializer.on('report', onReport);
-    });
+  async waitForOffset(offset: number, timeoutMs: number): Promise<void> {
+    if (this.durableOffset >= offset) return;
+    const report = await this.waiters.wait(offset, timeoutMs);
+    if (report === null) {
+      throw new StrataError('basis_not_reached', `offset ${offset} was not materialized within ${timeoutMs} ms (materialized: ${this.durableOffset})`, { offset, materialized: this.durableOffset });
+    }
   }
 
   /** The report at `offset` once materialized, or null when `timeoutMs` passes first. */
   async waitForReport(offset: number, timeoutMs: number): Promise<TxReport | null> {
-    try {
-      await this.waitForOffset(offset, timeoutMs);
-    } catch (err) {
-      if (err instanceof StrataError && err.code === 'basis_not_reached') return null;
-      throw err;
-    }
-    return this.reader.report(offset);
+    if (this.durableOffset >= offset) return this.reader.report(offset);
+    const report = await this.waiters.wait(offset, timeoutMs);
+    // A waiter is woken by the first report at or past its offset: with offset gaps that may be a later one.
+    return report === null ? null : report.offset === offset ? report : this.reader.report(offset);
   }
 }

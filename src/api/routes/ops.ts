@@ -1,0 +1,27 @@
+// Operations routes: liveness, readiness, Prometheus metrics and the OpenAPI document.
+
+import type { FastifyInstance } from 'fastify';
+import '@fastify/swagger';
+import type { ApiContext } from '../context.js';
+import { errorBody } from '../errors.js';
+
+const tags = ['operations'];
+
+export async function opsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.get('/healthz', { schema: { tags, summary: 'Liveness: the process serves HTTP' } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags, summary: 'Readiness: every graph caught up with its log as of open' } }, async (_request, reply) => {
+    if (ctx.db.isReady()) return { status: 'ready' };
+    return reply.code(503).send(errorBody('not_ready', 'materializers are still catching up with the log'));
+  });
+
+  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
+
+  // The OpenAPI document is generated from the route schemas; it documents itself only implicitly.
+  const docs = async () => app.swagger();
+  app.get('/docs', { schema: { hide: true } }, docs);
+  app.get('/docs/openapi.json', { schema: { hide: true } }, docs);
+}

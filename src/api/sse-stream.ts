@@ -1,0 +1,88 @@
+// Writes one Server-Sent Events stream of tx reports to a hijacked socket: framing, heartbeats,
+// backpressure (wait for 'drain' instead of buffering) and the final `lagged` event of a slow client.
+
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import { reportToJson } from '../codec/json.js';
+import { LaggedError, type StrataDb } from '../core/strata-api.js';
+import type { TxReport } from '../core/types.js';
+import { toHttpFailure } from './errors.js';
+import type { ChangeFilter } from './sse-filter.js';
+
+export interface SseStreamOptions {
+  db: StrataDb;
+  graph: string;
+  /** First offset to deliver; undefined = only txs materialized after subscribing. */
+  from: number | undefined;
+  filter: ChangeFilter;
+  heartbeatMs: number;
+  bufferMax: number;
+  signal: AbortSignal;
+  log: FastifyBaseLogger;
+}
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // Reverse proxies (nginx) would otherwise buffer the stream and delay every event.
+  'x-accel-buffering': 'no',
+} as const;
+
+export function frame(event: string, data: unknown, id?: number): string {
+  const idLine = id === undefined ? '' : `id: ${id}\n`;
+  return `${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Writes and, when the socket's buffer is full, waits for it to drain: memory stays bounded. */
+async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
+  if (raw.destroyed || raw.writableEnded) return;
+  if (!raw.write(text)) await once(raw, 'drain', { signal });
+}
+
+/** The event payload of DESIGN §5: the report without its ops, with the changes the filter kept. */
+async function eventData(report: TxReport, filter: ChangeFilter): Promise<Record<string, unknown> | null> {
+  let changes = report.changes;
+  if (filter.active) {
+    changes = await filter.select(report);
+    // A filtered stream only carries reports that touch what it asked for (aborted ones touch nothing).
+    if (changes.length === 0) return null;
+  }
+  const json = reportToJson({ ...report, changes }) as Record<string, unknown>;
+  const { ops: _ops, ...data } = json;
+  return data;
+}
+
+export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Promise<void> {
+  raw.writeHead(200, SSE_HEADERS);
+  raw.write(': connected\n\n');
+  // Heartbeats keep idle proxies from closing the connection; skipped while the socket is congested.
+  const heartbeat = setInterval(() => {
+    if (!raw.writableNeedDrain && !raw.writableEnded) raw.write(': hb\n\n');
+  }, o.heartbeatMs);
+  try {
+    for await (const report of o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax })) {
+      const data = await eventData(report, o.filter);
+      if (data !== null) await write(raw, frame('tx', data, report.offset), o.signal);
+      if (o.signal.aborted) break;
+    }
+  } catch (err) {
+    await endWithError(raw, err, o);
+  } finally {
+    clearInterval(heartbeat);
+    if (!raw.writableEnded) raw.end();
+  }
+}
+
+async function endWithError(raw: ServerResponse, err: unknown, o: SseStreamOptions): Promise<void> {
+  if (o.signal.aborted) return; // the client left (or the server closes): nothing to tell anyone
+  if (err instanceof LaggedError) {
+    o.log.info({ graph: o.graph, resumeFrom: err.resumeFrom }, 'SSE client lagged; closing its stream');
+    raw.write(frame('lagged', { resumeFrom: err.resumeFrom }));
+    return;
+  }
+  const failure = toHttpFailure(err);
+  if (failure.internal) o.log.error({ err }, 'SSE stream failed');
+  raw.write(frame('error', failure.body));
+}
