@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EmbeddedLogAdapter } from './broker-adapters/embedded.js';
 import type { BrokerAdapter } from './broker-adapters/types.js';
-import { encodeTx } from './codec/avro.js';
+import { encodeTx, txSchemaFingerprint } from './codec/avro.js';
 import { StrataError } from './core/errors.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.js';
 import {
@@ -13,6 +13,7 @@ import {
   type PublishResult, type ReadOptions, type StrataDb,
 } from './core/strata-api.js';
 import type { Change, TxInput, TxReport } from './core/types.js';
+import { ChangesProducer } from './db/changes-producer.js';
 import { GraphHandle } from './db/graph.js';
 import { listEntities } from './db/listing.js';
 import type { MaterializerHooks } from './materializer/materializer.js';
@@ -25,6 +26,8 @@ export interface StrataOptions {
   logger?: Logger;
   limits?: Partial<Limits>;
   hooks?: MaterializerHooks;
+  /** Produce every tx report to the output topic `<graph>.changes` (default: when the broker has output topics). */
+  changes?: boolean;
 }
 
 function schemaJson(handle: GraphHandle, basis: number): GraphInfo['schema'] {
@@ -37,7 +40,7 @@ class Strata implements StrataDb {
   private readonly opening = new Map<string, Promise<GraphHandle>>();
   private closed = false;
 
-  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger) {}
+  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger, private readonly changes: ChangesProducer | null = null) {}
 
   async start(): Promise<void> {
     await this.log.open();
@@ -61,6 +64,7 @@ class Strata implements StrataDb {
         };
         const handle = await GraphHandle.open(name, this.dataDir, this.log, this.limits, hooks);
         this.graphs.set(name, handle);
+        this.changes?.attach(handle);
         return handle;
       })().finally(() => this.opening.delete(name));
       this.opening.set(name, pending);
@@ -94,6 +98,7 @@ class Strata implements StrataDb {
       materializedOffset: m.offset,
       materializedTime: m.offset < 0 ? null : new Date(m.timeMs).toISOString(),
       counts: { transactions: m.txs, committed: m.committed, aborted: m.aborted, liveEntities: m.live },
+      storageBytes: await h.store.approximateSize(),
       schema: schemaJson(h, m.offset),
     };
   }
@@ -110,8 +115,15 @@ class Strata implements StrataDb {
 
   async transactBatch(graph: string, txs: TxInput[], options: PublishOptions): Promise<PublishResult[]> {
     this.checkName(graph);
+    const records = txs.map((tx, i) => {
+      const value = encodeTx(tx);
+      if (value.length > this.limits.txBodyBytesMax) {
+        throw new StrataError('payload_too_large', `transaction ${i} encodes to ${value.length} bytes; the limit is ${this.limits.txBodyBytesMax}`, { transaction: i });
+      }
+      return { key: tx.id, value, headers: { 'strata-schema': txSchemaFingerprint } };
+    });
     const h = await this.open(graph);
-    const appended = await this.log.append(graph, txs.map((tx) => ({ key: tx.id, value: encodeTx(tx) })));
+    const appended = await this.log.append(graph, records);
     if (!options.wait) return appended.map((a) => ({ offset: a.offset, status: 'pending' as const }));
     const deadline = Date.now() + options.timeoutMs;
     return Promise.all(appended.map((a) => this.outcome(h, a.offset, Math.max(0, deadline - Date.now()))));
@@ -198,6 +210,7 @@ class Strata implements StrataDb {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.opening.values()]);
+    await this.changes?.close();
     for (const g of this.graphs.values()) await g.close();
     this.graphs.clear();
     await this.log.close();
@@ -268,7 +281,8 @@ async function* subscribe(h: GraphHandle, from: number | undefined, options: { s
 export async function openStrata(options: StrataOptions): Promise<StrataDb> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = options.broker ?? new EmbeddedLogAdapter({ dir: join(options.dataDir, 'log'), logger: options.logger });
-  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger);
+  const changes = (options.changes ?? log.supports.outputTopics) ? new ChangesProducer(log, options.dataDir, options.logger) : null;
+  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger, changes);
   try {
     await db.start();
   } catch (err) {

@@ -49,7 +49,7 @@ async function eventData(report: TxReport, filter: ChangeFilter): Promise<Record
     // A filtered stream only carries reports that touch what it asked for (aborted ones touch nothing).
     if (changes.length === 0) return null;
   }
-  const json = reportToJson({ ...report, changes }) as Record<string, unknown>;
+  const json = reportToJson({ ...report, changes });
   const { ops: _ops, ...data } = json;
   return data;
 }

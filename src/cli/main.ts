@@ -3,7 +3,7 @@
 
 import pino, { type Logger } from 'pino';
 import { buildApp } from '../api/app.js';
-import { createMetrics } from '../api/metrics.js';
+import { createMetrics, materializerHooks } from '../api/metrics.js';
 import { openStrata } from '../strata.js';
 import { ConfigError, loadConfig, type StrataConfig } from './config.js';
 
@@ -40,10 +40,12 @@ async function start(config: StrataConfig): Promise<void> {
     dataDir: config.dataDir,
     logger,
     hooks: {
-      onFolded: (report, seconds) => {
-        metrics.foldDuration.observe(seconds);
-        if (report.status === 'committed') metrics.txCommitted.inc();
-        else metrics.txAborted.inc({ code: report.error?.code ?? 'unknown' });
+      ...materializerHooks(metrics),
+      // Crash-only: a stopped materializer is a bug or a broken disk; a supervisor restarts us and the
+      // fold resumes from the stored offset.
+      onError: () => {
+        logger.fatal('materializer failed; exiting');
+        process.exit(1);
       },
     },
   });

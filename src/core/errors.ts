@@ -1,5 +1,5 @@
 // The one error registry: stable snake_case codes, their HTTP statuses and a one-line meaning.
-// docs/errors.md is checked against this table by test/core/errors.test.ts; retired codes are never reused.
+// docs/errors.md is checked against this table by test/api/errors-doc.test.ts; retired codes are never reused.
 
 export const ERRORS = {
   // 400 — invalid input, nothing logged

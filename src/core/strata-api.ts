@@ -12,6 +12,8 @@ export interface GraphInfo {
   /** Tx time of the materialized offset (ISO-8601), null when nothing is materialized. */
   materializedTime: string | null;
   counts: { transactions: number; committed: number; aborted: number; liveEntities: number };
+  /** RocksDB's estimate of the graph's state size on disk. */
+  storageBytes: number;
   schema: { attrs: Record<string, unknown>; types: Record<string, unknown> };
 }
 

@@ -16,6 +16,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   });
 
   app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    await refreshGraphGauges(ctx);
     const text = await ctx.metrics.registry.metrics();
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
@@ -24,4 +25,16 @@ export async function opsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   const docs = async () => app.swagger();
   app.get('/docs', { schema: { hide: true } }, docs);
   app.get('/docs/openapi.json', { schema: { hide: true } }, docs);
+}
+
+/** Lag and storage gauges are read from the db at scrape time rather than pushed on every fold. */
+async function refreshGraphGauges(ctx: ApiContext): Promise<void> {
+  const now = Date.now();
+  for (const g of await ctx.db.listGraphs()) {
+    const lag = Math.max(0, g.latestOffset - g.materializedOffset);
+    ctx.metrics.lagOffsets.set({ graph: g.name }, lag);
+    const since = g.materializedTime === null ? now : Date.parse(g.materializedTime);
+    ctx.metrics.lagSeconds.set({ graph: g.name }, lag === 0 ? 0 : Math.max(0, (now - since) / 1000));
+    ctx.metrics.rocksdbSizeBytes.set({ graph: g.name }, g.storageBytes);
+  }
 }
