@@ -10,7 +10,7 @@ import { StrataError } from './core/errors.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.js';
 import {
   LaggedError, type DiffFilter, type EntityView, type GraphInfo, type HistoryEntry, type ListQuery, type PublishOptions,
-  type PublishResult, type ReadOptions, type StrataDb,
+  type PublishResult, type QueryResult, type ReadOptions, type StrataDb,
 } from './core/strata-api.js';
 import type { Change, TxInput, TxReport } from './core/types.js';
 import { ChangesProducer } from './db/changes-producer.js';
@@ -18,6 +18,7 @@ import { GraphHandle } from './db/graph.js';
 import { listEntities } from './db/listing.js';
 import type { MaterializerHooks } from './materializer/materializer.js';
 import { diff, DiffTooLargeError } from './query/diff.js';
+import { prepareQuery, queryReadOptions, runQuery } from './query/lang/run.js';
 
 export interface StrataOptions {
   dataDir: string;
@@ -200,6 +201,13 @@ class Strata implements StrataDb {
 
   subscribe(graph: string, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncIterable<TxReport> {
     return subscribe(this.handle(graph), from, options);
+  }
+
+  async query(graph: string, query: unknown, options: ReadOptions): Promise<QueryResult> {
+    const h = this.handle(graph);
+    const prepared = prepareQuery(query, this.limits); // static errors answer before any basis wait
+    const basis = await this.resolveBasis(graph, queryReadOptions(prepared.query, options));
+    return runQuery({ reader: h.reader, schemaAt: (b) => h.schemaAt(b) }, prepared, basis, this.limits);
   }
 
   isReady(): boolean {

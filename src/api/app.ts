@@ -15,6 +15,7 @@ import { entityRoutes } from './routes/entities.js';
 import { eventRoutes } from './routes/events.js';
 import { graphRoutes } from './routes/graphs.js';
 import { opsRoutes } from './routes/ops.js';
+import { queryRoutes } from './routes/query.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { txLogRoutes } from './routes/tx-log.js';
 
@@ -68,5 +69,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(entityRoutes, ctx);
   await app.register(diffRoutes, ctx);
   await app.register(eventRoutes, ctx);
+  await app.register(queryRoutes, ctx);
   return app;
 }

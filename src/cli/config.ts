@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { KafkaLogOptions } from '../broker-adapters/kafka.js';
 
 export interface StrataConfig {
   command: string;
@@ -11,9 +12,20 @@ export interface StrataConfig {
   broker: 'embedded' | 'kafka';
   kafkaBrokers: string[];
   topicPrefix: string;
+  /** Passed through to kafkajs (client id, TLS, SASL); used only with `broker: 'kafka'`. */
+  kafka: KafkaClientConfig;
   logLevel: string;
   configFile: string | null;
 }
+
+export interface KafkaClientConfig {
+  clientId: string;
+  ssl: boolean;
+  sasl: { mechanism: SaslMechanism; username: string; password: string } | null;
+}
+
+const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /** Each option: its flag, its environment variable and its config-file key. */
 const OPTIONS = {
@@ -23,6 +35,12 @@ const OPTIONS = {
   broker: { env: 'STRATA_BROKER', default: 'embedded' },
   'kafka-brokers': { env: 'KAFKA_BROKERS', default: '' },
   'topic-prefix': { env: 'STRATA_TOPIC_PREFIX', default: 'strata' },
+  'kafka-client-id': { env: 'KAFKA_CLIENT_ID', default: 'strata' },
+  'kafka-ssl': { env: 'KAFKA_SSL', default: 'false' },
+  'kafka-sasl-mechanism': { env: 'KAFKA_SASL_MECHANISM', default: '' },
+  'kafka-sasl-username': { env: 'KAFKA_SASL_USERNAME', default: '' },
+  // Prefer the environment variable: a flag's value is visible to every user of the machine (ps).
+  'kafka-sasl-password': { env: 'KAFKA_SASL_PASSWORD', default: '' },
   'log-level': { env: 'STRATA_LOG_LEVEL', default: 'info' },
   config: { env: 'STRATA_CONFIG', default: '' },
 } as const;
@@ -60,15 +78,44 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be an integer 0–65535, got ${pick('port')}`);
   const broker = pick('broker');
   if (broker !== 'embedded' && broker !== 'kafka') throw new ConfigError(`--broker must be embedded or kafka, got ${broker}`);
+  const kafkaBrokers = pick('kafka-brokers').split(',').map((s) => s.trim()).filter(Boolean);
+  if (broker === 'kafka' && kafkaBrokers.length === 0) throw new ConfigError('--broker kafka needs --kafka-brokers (or KAFKA_BROKERS): a comma-separated host:port list');
   return {
     command: positionals[0] ?? 'start',
     port,
     host: pick('host'),
     dataDir: pick('data-dir'),
     broker,
-    kafkaBrokers: pick('kafka-brokers').split(',').map((s) => s.trim()).filter(Boolean),
+    kafkaBrokers,
     topicPrefix: pick('topic-prefix'),
+    kafka: kafkaClientConfig(pick),
     logLevel: pick('log-level'),
     configFile: configPath,
+  };
+}
+
+function kafkaClientConfig(pick: (name: OptionName) => string): KafkaClientConfig {
+  const ssl = pick('kafka-ssl').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(ssl)) throw new ConfigError(`--kafka-ssl must be true or false, got ${pick('kafka-ssl')}`);
+  const mechanism = pick('kafka-sasl-mechanism').toLowerCase();
+  let sasl: KafkaClientConfig['sasl'] = null;
+  if (mechanism !== '') {
+    if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) throw new ConfigError(`--kafka-sasl-mechanism must be one of ${SASL_MECHANISMS.join(', ')}, got ${mechanism}`);
+    const username = pick('kafka-sasl-username');
+    const password = pick('kafka-sasl-password');
+    if (username === '' || password === '') throw new ConfigError('SASL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+    sasl = { mechanism: mechanism as SaslMechanism, username, password };
+  }
+  return { clientId: pick('kafka-client-id'), ssl: ssl === 'true' || ssl === '1', sasl };
+}
+
+/** The Kafka adapter's options from the configuration (the logger is the caller's). */
+export function kafkaAdapterOptions(config: StrataConfig): KafkaLogOptions {
+  return {
+    brokers: config.kafkaBrokers,
+    topicPrefix: config.topicPrefix,
+    clientId: config.kafka.clientId,
+    ssl: config.kafka.ssl,
+    ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
   };
 }

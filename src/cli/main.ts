@@ -4,8 +4,9 @@
 import pino, { type Logger } from 'pino';
 import { buildApp } from '../api/app.js';
 import { createMetrics, materializerHooks } from '../api/metrics.js';
+import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import { openStrata } from '../strata.js';
-import { ConfigError, loadConfig, type StrataConfig } from './config.js';
+import { ConfigError, kafkaAdapterOptions, loadConfig, type StrataConfig } from './config.js';
 
 const USAGE = `usage: strata <command> [options]
 
@@ -19,6 +20,11 @@ options (flag / environment):
   --broker B           STRATA_BROKER         embedded | kafka (default embedded)
   --kafka-brokers L    KAFKA_BROKERS         comma-separated host:port list
   --topic-prefix P     STRATA_TOPIC_PREFIX   Kafka topic prefix (default strata)
+  --kafka-client-id C  KAFKA_CLIENT_ID       Kafka client id (default strata)
+  --kafka-ssl B        KAFKA_SSL             true: connect to Kafka over TLS (default false)
+  --kafka-sasl-mechanism M  KAFKA_SASL_MECHANISM  plain | scram-sha-256 | scram-sha-512
+  --kafka-sasl-username U   KAFKA_SASL_USERNAME   SASL user name
+                            KAFKA_SASL_PASSWORD   SASL password (use the variable, not the flag)
   --log-level L        STRATA_LOG_LEVEL      pino level (default info)
   --config F           STRATA_CONFIG         JSON config file (flags > env > file)
 `;
@@ -30,14 +36,11 @@ function makeLogger(level: string): Logger {
 
 async function start(config: StrataConfig): Promise<void> {
   const logger = makeLogger(config.logLevel);
-  if (config.broker === 'kafka') {
-    logger.fatal('the kafka broker adapter is not available in this build yet; use --broker embedded');
-    process.exit(2);
-  }
   const metrics = createMetrics();
   const started = Date.now();
   const db = await openStrata({
     dataDir: config.dataDir,
+    broker: config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : undefined,
     logger,
     hooks: {
       ...materializerHooks(metrics),

@@ -1,7 +1,7 @@
 // Netting of change sequences: the one rule behind tx reports, diffs and history. Given changes in
 // applicable order, it returns the net changes that turn the first slice into the last.
 
-import type { Change, Value } from './types.js';
+import type { AttrDefinition, Change, TypeDefinition, Value } from './types.js';
 import { valueIdentity, valuesEqual } from './values.js';
 
 interface EntityGroup {
@@ -75,11 +75,29 @@ function schemaName(c: Change & { kind: 'schema' }): string {
   return 'attr' in c ? `attr:${c.attr}` : `type:${c.type}`;
 }
 
+/** The definitions in force before a span: a schema change back to one of them is no net change. */
+export interface SchemaBefore {
+  attr(name: string): AttrDefinition | undefined;
+  type(name: string): TypeDefinition | undefined;
+}
+
+function definitionKey(d: AttrDefinition | TypeDefinition | null | undefined): string {
+  if (!d) return 'none';
+  if ('valueType' in d) return `attr:${d.valueType}:${d.cardinality}:${d.unique}`;
+  return `type:${d.kind}:${[...d.required].sort().join('\u0000')}`;
+}
+
+function schemaUnchanged(c: Change & { kind: 'schema' }, before: SchemaBefore): boolean {
+  const prior = 'attr' in c ? before.attr(c.attr) : before.type(c.type);
+  return definitionKey(prior) === definitionKey(c.definition);
+}
+
 /**
- * Net changes of a sequence. Schema changes come first (last definition per name), then entities in
- * order of first appearance, each as created → value changes → or a single terminated.
+ * Net changes of a sequence. Schema changes come first (last definition per name, dropped when it is
+ * the definition in force before the sequence), then entities in order of first appearance, each as
+ * created → value changes → or a single terminated.
  */
-export function netChanges(changes: Iterable<Change>): Change[] {
+export function netChanges(changes: Iterable<Change>, schemaBefore: SchemaBefore): Change[] {
   const schema = new Map<string, Change>();
   const groups = new Map<string, EntityGroup>();
   for (const change of changes) {
@@ -93,7 +111,7 @@ export function netChanges(changes: Iterable<Change>): Change[] {
     if (!group) groups.set(change.id, (group = newGroup()));
     record(group, change);
   }
-  const out: Change[] = [...schema.values()];
+  const out: Change[] = [...schema.values()].filter((c) => c.kind !== 'schema' || !schemaUnchanged(c, schemaBefore));
   for (const [id, group] of groups) emit(id, group, out);
   return out;
 }

@@ -12,6 +12,8 @@ export const ERRORS = {
   invalid_offset: { status: 400, message: 'an offset or time parameter is malformed' },
   invalid_cursor: { status: 400, message: 'a listing cursor is malformed or belongs to another listing' },
   offset_out_of_range: { status: 400, message: 'the offset is beyond the end of the log or before its start' },
+  invalid_query: { status: 400, message: 'the query is malformed; details.pointer names the place' },
+  query_timeout: { status: 400, message: 'the query ran past its time limit; narrow it' },
   unsupported_media_type: { status: 415, message: 'the request body must be application/json' },
   // 401/403 — auth
   unauthorized: { status: 401, message: 'a bearer token is required' },
@@ -31,6 +33,7 @@ export const ERRORS = {
   too_many_subscribers: { status: 429, message: 'the SSE client limit of this process is reached' },
   rate_limited: { status: 429, message: 'too many requests' },
   diff_too_large: { status: 413, message: 'the diff span has more changes than allowed; narrow it' },
+  result_too_large: { status: 413, message: 'the query result (or an intermediate join) has more rows than allowed' },
   // 503 / 504
   log_unavailable: { status: 503, message: 'the log is unavailable; retry later' },
   not_ready: { status: 503, message: 'the server is starting or shutting down' },

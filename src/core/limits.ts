@@ -20,8 +20,18 @@ export interface Limits {
   pageSizeMax: number;
   /** Default page size when `limit` is absent. */
   pageSizeDefault: number;
-  /** Query evaluation time (ms). */
+  /** Query evaluation time (ms), checked cooperatively; a body's `timeoutMs` may only lower it. */
   queryTimeMsMax: number;
+  /** Rows in one query result: a bigger answer needs `limit` (413 result_too_large otherwise). */
+  queryRowsMax: number;
+  /** Intermediate solutions a query may hold at once: bounds the memory of a join before it finishes. */
+  queryBindingsMax: number;
+  /** Clauses in one query, nested ones included: bounds planning work. */
+  queryClausesMax: number;
+  /** Nesting depth of `not` / `or`: the planner and evaluator recurse on it. */
+  queryNestingMax: number;
+  /** Largest `maxDepth` of a reachability clause (and its default): bounds BFS levels. */
+  queryReachDepthMax: number;
   /** Concurrent SSE clients per process: each holds a socket and a buffer. */
   sseClientsMax: number;
   /** Events buffered per SSE client before it is closed with `event: lagged`. */
@@ -56,6 +66,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   pageSizeMax: 1_000,
   pageSizeDefault: 100,
   queryTimeMsMax: 5_000,
+  queryRowsMax: 10_000,
+  queryBindingsMax: 1_000_000,
+  queryClausesMax: 256,
+  queryNestingMax: 8,
+  queryReachDepthMax: 1_000,
   sseClientsMax: 10_000,
   sseBufferEventsMax: 1_000,
   sseHeartbeatMs: 15_000,

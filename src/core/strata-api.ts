@@ -78,6 +78,25 @@ export interface DiffFilter {
   id?: string;
 }
 
+/** One step of a query plan, as `explain` shows it: the clause's JSON pointer and how it reads. */
+export interface QueryPlanStep {
+  clause: string;
+  access: string;
+  binds: string[];
+  branches?: QueryPlanStep[][];
+}
+
+/** The answer of a query (docs/query.md): one row per distinct solution (or group), values in JSON form. */
+export interface QueryResult {
+  basis: number;
+  columns: string[];
+  rows: unknown[][];
+  /** Present when the query was evaluated over speculative `with` ops (nothing was logged). */
+  speculative?: true;
+  /** The evaluation order and access paths, when the query asked for `explain`. */
+  plan?: QueryPlanStep[];
+}
+
 /** Thrown by a subscription whose consumer fell behind its buffer; resume from `resumeFrom`. */
 export class LaggedError extends Error {
   constructor(readonly resumeFrom: number) {
@@ -110,6 +129,12 @@ export interface StrataDb {
   /** Tx reports with offset ≥ from, up to limit; `next` is the next offset to ask for, or null at the end. */
   txLog(graph: string, from: number, limit: number, basis: number): Promise<{ items: TxReport[]; next: number | null }>;
   tx(graph: string, offset: number): Promise<TxReport | null>;
+  /**
+   * Evaluates a query in its JSON form (docs/query.md) as of the basis its body (`at`/`asOf`) or
+   * `options` choose — not both. Throws StrataError invalid_query (details.pointer), query_timeout,
+   * result_too_large, tx_aborted (speculative `with` ops that abort), and the basis errors of resolveBasis.
+   */
+  query(graph: string, query: unknown, options: ReadOptions): Promise<QueryResult>;
   /**
    * Reports with offset ≥ from, catch-up then live, no gap, no duplicate, until `signal` aborts.
    * `from` undefined = only txs materialized after the call. Throws LaggedError when the consumer falls

@@ -318,7 +318,7 @@ export function foldTx(input: FoldInput, tx: TxInput, offset: number): FoldResul
   }
   return {
     status: 'committed',
-    changes: netChanges(ctx.raw),
+    changes: netChanges(ctx.raw, { attr: (n) => input.schema.attrs.get(n), type: (n) => input.schema.types.get(n) }),
     entities: [...ctx.changedOrder.keys()].map((id) => ctx.overlay.get(id)!),
     ...(ctx.schemaChanged ? { schema: ctx.schema } : {}),
   };

@@ -5,6 +5,7 @@ import { netChanges } from '../core/changes.js';
 import type { DiffFilter } from '../core/strata-api.js';
 import type { Change } from '../core/types.js';
 import type { StoredEntity } from '../store/records.js';
+import type { Schema } from '../materializer/state.js';
 import type { GraphReader } from './reader.js';
 
 export class DiffTooLargeError extends RangeError {}
@@ -31,13 +32,15 @@ async function statesOf(reader: GraphReader, ids: string[], basis: number): Prom
  * Forward net changes of (lo, hi]: schema first, then terminations of edges, then of nodes (so a
  * node's termination never precedes its edges'), then everything else in first-appearance order.
  */
-async function forward(reader: GraphReader, lo: number, hi: number, max: number): Promise<{ schema: Change[]; groups: Map<string, EntityChange[]>; kinds: Map<string, StoredEntity | null> }> {
+async function forward(ctx: DiffContext, lo: number, hi: number): Promise<{ schema: Change[]; groups: Map<string, EntityChange[]>; kinds: Map<string, StoredEntity | null> }> {
+  const { reader, maxChanges } = ctx;
   const raw: Change[] = [];
   for (const report of await reader.reports(lo + 1, hi)) {
     if (report.status === 'committed') raw.push(...report.changes);
-    if (raw.length > max) throw new DiffTooLargeError(`the span (${lo}, ${hi}] has more than ${max} changes`);
+    if (raw.length > maxChanges) throw new DiffTooLargeError(`the span (${lo}, ${hi}] has more than ${maxChanges} changes`);
   }
-  const { schema, groups } = groupByEntity(netChanges(raw));
+  const before = ctx.schemaAt(lo);
+  const { schema, groups } = groupByEntity(netChanges(raw, { attr: (n) => before.attrs.get(n), type: (n) => before.types.get(n) }));
   const kinds = await statesOf(reader, [...groups.keys()], hi);
   const terminations = (kind: 'node' | 'edge') =>
     [...groups].filter(([id, cs]) => cs.length === 1 && cs[0].kind === 'terminated' && kinds.get(id)?.kind === kind);
@@ -89,7 +92,7 @@ async function inverse(reader: GraphReader, schemaAtLo: Change[], fwd: Awaited<R
 export interface DiffContext {
   reader: GraphReader;
   /** Cardinality-many attributes and definitions as of an offset. */
-  schemaAt(basis: number): { attrs: Map<string, { cardinality: string }>; types: Map<string, unknown> };
+  schemaAt(basis: number): Schema;
   maxChanges: number;
 }
 
@@ -97,8 +100,8 @@ function schemaInverse(ctx: DiffContext, schema: Change[], lo: number): Change[]
   const at = ctx.schemaAt(lo);
   return schema.map((c) => {
     if (c.kind !== 'schema') return c;
-    if ('attr' in c) return { kind: 'schema', attr: c.attr, definition: (at.attrs.get(c.attr) as never) ?? null };
-    return { kind: 'schema', type: c.type, definition: (at.types.get(c.type) as never) ?? null };
+    if ('attr' in c) return { kind: 'schema', attr: c.attr, definition: at.attrs.get(c.attr) ?? null };
+    return { kind: 'schema', type: c.type, definition: at.types.get(c.type) ?? null };
   });
 }
 
@@ -117,7 +120,7 @@ export async function diff(ctx: DiffContext, from: number, to: number, filter: D
   if (from === to) return [];
   const lo = Math.min(from, to);
   const hi = Math.max(from, to);
-  const fwd = await forward(ctx.reader, lo, hi, ctx.maxChanges);
+  const fwd = await forward(ctx, lo, hi);
   let changes: Change[];
   if (from < to) {
     changes = [...fwd.schema, ...[...fwd.groups.values()].flat()];

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { openStrata } from '../../src/strata.js';
 import { buildApp } from '../../src/api/app.js';
 import { injectHttp, type Http } from '../helpers/http.js';
-import { Prober, comparePublishReply, replyTimeMs } from '../helpers/probes.js';
-import { ReferenceModel, type Scalar } from '../reference/model.js';
+import { Prober, compareBatchResult, comparePublishReply, replyTimeMs, summarizeFailures } from '../helpers/probes.js';
+import { ReferenceModel, type Outcome, type Scalar, type TxRecord } from '../reference/model.js';
 import { Rng, TxGenerator } from '../reference/generator.js';
 
 const DEFAULT_SEEDS = [101, 202, 303, 404, 505];
@@ -27,26 +27,55 @@ function seeds(): number[] {
   return [...DEFAULT_SEEDS, random];
 }
 
-/** Publishes the generated stream one tx at a time and checks each reply; returns outcome counts. */
-async function publishAll(http: Http, model: ReferenceModel, prober: Prober, seed: number): Promise<Map<string, number>> {
+type PublishMode = 'single' | 'batch';
+
+/** Seeds at odd positions publish through `transactions:batch` (chunks of 1–25); STRATA_PUBLISH overrides. */
+function publishMode(position: number): PublishMode {
+  const env = process.env['STRATA_PUBLISH'];
+  if (env === 'single' || env === 'batch') return env;
+  return position % 2 === 1 ? 'batch' : 'single';
+}
+
+function countOutcome(outcomes: Map<string, number>, o: Outcome): void {
+  const key = o.status === 'committed' ? 'committed' : o.code;
+  outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+}
+
+/** The offset a reply must carry: the tx's own, or the original one for a duplicate. */
+function replyOffset(rec: TxRecord): number {
+  const o = rec.outcome;
+  return o.status === 'aborted' && o.code === 'duplicate_tx' ? o.originalOffset! : rec.offset;
+}
+
+/** Publishes the generated stream and checks each reply against the reference; returns outcome counts. */
+async function publishAll(http: Http, model: ReferenceModel, prober: Prober, seed: number, mode: PublishMode): Promise<Map<string, number>> {
   const gen = new TxGenerator(seed);
+  const chunkRng = new Rng(seed ^ 0xba7c4);
   const outcomes = new Map<string, number>();
-  for (let i = 0; i < TX_COUNT; i++) {
-    const { body } = gen.next();
-    const res = await http('POST', '/v1/graphs/g1/transactions', body);
-    const rec = model.publish(body);
-    const time = replyTimeMs(res);
-    if (rec.outcome.status === 'committed' && time !== undefined) model.setTime(rec.offset, time);
-    const key = rec.outcome.status === 'committed' ? 'committed' : rec.outcome.code;
-    outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-    const mismatch = comparePublishReply(rec, res);
-    if (mismatch !== null) prober.fail('publish', mismatch);
-    const o = rec.outcome;
-    const expectedOffset = o.status === 'aborted' && o.code === 'duplicate_tx' ? o.originalOffset : rec.offset;
-    if ((res.body as { offset?: number } | undefined)?.offset !== expectedOffset) {
-      // Offsets no longer line up with the model: every later comparison would be noise.
-      prober.fail('publish', `stopping after offset ${rec.offset}: the engine's offsets diverged from the log order`);
-      break;
+  while (model.txs.length < TX_COUNT) {
+    const size = mode === 'single' ? 1 : Math.min(1 + chunkRng.int(25), TX_COUNT - model.txs.length);
+    const bodies = Array.from({ length: size }, () => gen.next().body);
+    const res =
+      mode === 'single'
+        ? await http('POST', '/v1/graphs/g1/transactions', bodies[0])
+        : await http('POST', '/v1/graphs/g1/transactions:batch', { transactions: bodies });
+    const results = mode === 'single' ? [res.body] : ((res.body as { results?: unknown[] } | undefined)?.results ?? []);
+    if (mode === 'batch' && (res.status !== 200 || results.length !== size)) {
+      prober.fail('publish', `batch of ${size} at offset ${model.nextOffset}: ${res.status} ${res.text.slice(0, 300)}`);
+      return outcomes;
+    }
+    for (const [i, body] of bodies.entries()) {
+      const rec = model.publish(body);
+      countOutcome(outcomes, rec.outcome);
+      const time = mode === 'single' ? replyTimeMs(res) : undefined;
+      if (rec.outcome.status === 'committed' && time !== undefined) model.setTime(rec.offset, time);
+      const mismatch = mode === 'single' ? comparePublishReply(rec, res) : compareBatchResult(rec, results[i]);
+      if (mismatch !== null) prober.fail('publish', mismatch);
+      if ((results[i] as { offset?: number } | undefined)?.offset !== replyOffset(rec)) {
+        // Offsets no longer line up with the model: every later comparison would be noise.
+        prober.fail('publish', `stopping after offset ${rec.offset}: the engine's offsets diverged from the log order`);
+        return outcomes;
+      }
     }
   }
   return outcomes;
@@ -90,13 +119,15 @@ async function probeOffset(prober: Prober, model: ReferenceModel, rng: Rng, at: 
   const other = rng.int(model.latestOffset + 1);
   await prober.diff(at, other);
   await prober.diff(other, at);
-  if (index % 4 === 0) await prober.diff(Math.min(at, other), Math.max(at, other), rng.pick(idsNear(model, rng, at, 1)));
+  if (index % 4 === 0) await prober.diff(Math.min(at, other), Math.max(at, other), { id: rng.pick(idsNear(model, rng, at, 1)) });
+  if (index % 4 === 2) await prober.diff(other, at, { type: rng.pick(types) });
   if (index % 10 === 0) await prober.asOf(rng.pick(idsNear(model, rng, at, 1)), at);
   await prober.tx(at);
 }
 
-for (const seed of seeds()) {
-  test(`differential: engine vs reference fold, seed ${seed}`, { timeout: 180_000 }, async () => {
+for (const [position, seed] of seeds().entries()) {
+  const mode = publishMode(position);
+  test(`differential: engine vs reference fold, seed ${seed} (${mode} publish)`, { timeout: 180_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'strata-differential-'));
     const db = await openStrata({ dataDir: dir });
     const app = await buildApp({ db });
@@ -105,7 +136,7 @@ for (const seed of seeds()) {
       const model = new ReferenceModel();
       const prober = new Prober(http, model);
       const started = Date.now();
-      const outcomes = await publishAll(http, model, prober, seed);
+      const outcomes = await publishAll(http, model, prober, seed, mode);
       const publishedMs = Date.now() - started;
       await prober.loadTimes();
       const rng = new Rng(seed ^ 0x5eed);
@@ -115,15 +146,16 @@ for (const seed of seeds()) {
       for (const at of [...offsets].sort((a, b) => a - b)) await probeOffset(prober, model, rng, at, index++);
       await prober.list(undefined, { type: 'Order' }, 3);
       await prober.outOfRange();
+      await prober.graphInfo();
       console.log(
-        `seed ${seed}: ${model.txs.length} txs published in ${publishedMs} ms; ${prober.total} probes at ${offsets.size} offsets ` +
+        `seed ${seed}: ${model.txs.length} txs published (${mode}) in ${publishedMs} ms; ${prober.total} probes at ${offsets.size} offsets ` +
           `${JSON.stringify(Object.fromEntries(prober.counts))}; outcomes ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; ` +
           `${prober.failures.length} disagreements; ${Date.now() - started} ms`,
       );
       assert.equal(
         prober.failures.length,
         0,
-        `seed ${seed}: ${prober.failures.length} disagreements (replay with STRATA_SEEDS=${seed}):\n${prober.failures.slice(0, 25).join('\n')}`,
+        `seed ${seed}: ${prober.failures.length} disagreements (replay with STRATA_SEEDS=${seed}):\n${summarizeFailures(prober.failures)}`,
       );
     } finally {
       await app.close();

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { openStrata } from '../../src/strata.js';
 import { buildApp } from '../../src/api/app.js';
 import { injectHttp } from '../helpers/http.js';
-import { Prober, comparePublishReply, normChange } from '../helpers/probes.js';
+import { Prober, comparePublishReply, normChange, summarizeFailures } from '../helpers/probes.js';
 import { openSse, type SseConnection } from '../helpers/sse.js';
 import { ReferenceModel, canonical, changeMultisetDiff } from '../reference/model.js';
 import { TxGenerator } from '../reference/generator.js';
@@ -133,7 +133,7 @@ test(`SSE: exactly once, in order, resumable, with the reference net changes (se
     }
     const perConnection = [...received, ...live].reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.connection]: (acc[r.connection] ?? 0) + 1 }), {});
     console.log(`sse seed ${SEED}: ${received.length + live.length} events ${JSON.stringify(perConnection)}, ${changesChecked} changes compared; ${prober.failures.length} disagreements`);
-    assert.equal(prober.failures.length, 0, `SSE disagreements (replay with STRATA_SEEDS=${SEED}):\n${prober.failures.slice(0, 25).join('\n')}`);
+    assert.equal(prober.failures.length, 0, `SSE disagreements (replay with STRATA_SEEDS=${SEED}):\n${summarizeFailures(prober.failures)}`);
   } finally {
     for (const c of connections) c.close();
     await app.close();

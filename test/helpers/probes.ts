@@ -79,18 +79,31 @@ export function expectedPublishReply(rec: TxRecord): { status: number; body: Obj
   return { status: 409, body: { offset: rec.offset, status: 'aborted', error: { code: o.code, op: o.op } } };
 }
 
-/** Compares a publish reply with the reference outcome; returns a description of the mismatch or null. */
-export function comparePublishReply(rec: TxRecord, res: HttpResponse): string | null {
+/** The fields of a publish reply (single or one batch result) that the reference outcome determines. */
+function replyFields(rec: TxRecord, reply: unknown): Obj {
   const want = expectedPublishReply(rec);
-  const body = isObj(res.body) ? res.body : {};
+  const body = isObj(reply) ? reply : {};
   const got: Obj = { offset: body['offset'], status: body['status'] };
   if (want.body['duplicate'] !== undefined) got['duplicate'] = body['duplicate'];
   if (want.status === 409) {
     const err = isObj(body['error']) ? body['error'] : {};
     got['error'] = { code: err['code'], op: err['op'] };
   }
-  if (res.status === want.status && canonical(got) === canonical(want.body)) return null;
+  return got;
+}
+
+/** Compares a publish reply with the reference outcome; returns a description of the mismatch or null. */
+export function comparePublishReply(rec: TxRecord, res: HttpResponse): string | null {
+  const want = expectedPublishReply(rec);
+  if (res.status === want.status && canonical(replyFields(rec, res.body)) === canonical(want.body)) return null;
   return `publish @${rec.offset} ${JSON.stringify(rec.body)}: expected ${want.status} ${canonical(want.body)}, got ${res.status} ${res.text.slice(0, 400)}`;
+}
+
+/** Compares one result of a `transactions:batch` reply with the reference outcome. */
+export function compareBatchResult(rec: TxRecord, result: unknown): string | null {
+  const want = expectedPublishReply(rec);
+  if (canonical(replyFields(rec, result)) === canonical(want.body)) return null;
+  return `batch publish @${rec.offset} ${JSON.stringify(rec.body)}: expected ${canonical(want.body)}, got ${JSON.stringify(result).slice(0, 400)}`;
 }
 
 /** The tx time of a 200 publish reply in ms (undefined when absent). */
@@ -169,7 +182,12 @@ export class Prober {
     const status = rec.outcome.status;
     if (b['status'] !== status) problems.push(`status ${String(b['status'])} (expected ${status})`);
     if ((b['id'] ?? null) !== (rec.body.id ?? null)) problems.push(`id ${String(b['id'])} (expected ${rec.body.id ?? null})`);
-    if (typeof b['time'] !== 'string' || Date.parse(b['time']) !== rec.timeMs) problems.push(`time ${String(b['time'])}`);
+    if (typeof b['time'] !== 'string' || Date.parse(b['time']) !== rec.timeMs || !/(Z|\+00:00)$/.test(b['time'])) problems.push(`time ${String(b['time'])}`);
+    if (Array.isArray(b['changes'])) {
+      // Not in the §4 item shape, but when the log view carries the tx's changes they must be its net changes.
+      const d = changeMultisetDiff(b['changes'].map(normChange), rec.changes);
+      if (d.onlyA.length + d.onlyB.length > 0) problems.push(`changes: extra ${d.onlyA.join(' ')} missing ${d.onlyB.join(' ')}`);
+    }
     const meta = isObj(b['meta']) ? b['meta'] : {};
     for (const [k, v] of Object.entries(rec.body.meta ?? {})) if (meta[k] !== v) problems.push(`meta.${k} = ${String(meta[k])}`);
     const ops = Array.isArray(b['ops']) ? b['ops'].map(normOp) : [];
@@ -291,11 +309,13 @@ export class Prober {
   }
 
   /** A diff checked four ways: applies to slice A giving slice B, is net, keeps per-entity order, skips transients. */
-  async diff(from: number, to: number, idFilter?: string): Promise<void> {
+  async diff(from: number, to: number, filter: { id?: string; type?: string } = {}): Promise<void> {
     this.count('diff');
-    const q = `from=${from}&to=${to}${idFilter === undefined ? '' : `&id=${encodeURIComponent(idFilter)}`}`;
-    const what = `GET /diff?${q}`;
-    const res = await this.http('GET', `${this.base}/diff?${q}`);
+    const params = new URLSearchParams({ from: String(from), to: String(to) });
+    if (filter.id !== undefined) params.set('id', filter.id);
+    if (filter.type !== undefined) params.set('type', filter.type);
+    const what = `GET /diff?${params.toString()}`;
+    const res = await this.http('GET', `${this.base}/diff?${params.toString()}`);
     if (res.status !== 200 || !isObj(res.body) || !Array.isArray(res.body['changes'])) {
       return this.fail('diff', `${what}: ${res.status} ${res.text.slice(0, 300)}`);
     }
@@ -303,12 +323,12 @@ export class Prober {
     if (b['from'] !== from || b['to'] !== to || b['basis'] !== to) this.fail('diff', `${what}: from/to/basis ${String(b['from'])}/${String(b['to'])}/${String(b['basis'])}`);
     const got = (b['changes'] as unknown[]).map(normChange);
     const want = this.model.diff(from, to);
-    if (idFilter !== undefined) {
-      const ent = (cs: ChangeJson[]) => cs.filter((c) => c.kind !== 'schema' && c.id === idFilter);
-      const d = changeMultisetDiff(ent(got), ent(want));
-      if (d.onlyA.length + d.onlyB.length > 0 || got.some((c) => c.kind !== 'schema' && c.id !== idFilter)) {
-        this.fail('diff', `${what}: extra ${d.onlyA.join(' ')} missing ${d.onlyB.join(' ')}`);
-      }
+    if (filter.id !== undefined || filter.type !== undefined) {
+      // Filtered diffs: compared on entity changes only (whether schema changes pass a filter is not specified).
+      const typeOf = (id: string) => this.model.typeOf(id, Math.max(from, to));
+      const keep = (c: ChangeJson) => c.kind !== 'schema' && (filter.id === undefined || c.id === filter.id) && (filter.type === undefined || typeOf(c.id) === filter.type);
+      const d = changeMultisetDiff(got.filter((c) => c.kind !== 'schema'), want.filter(keep));
+      if (d.onlyA.length + d.onlyB.length > 0) this.fail('diff', `${what}: extra ${d.onlyA.slice(0, 6).join(' ')} missing ${d.onlyB.slice(0, 6).join(' ')}`);
       return;
     }
     const problems: string[] = [];
@@ -328,6 +348,35 @@ export class Prober {
     const leaked = got.filter((c) => c.kind !== 'schema' && transient.has(c.id));
     if (leaked.length > 0) problems.push(`entities created and terminated inside the span appear: ${leaked.map((c) => canonical(c)).slice(0, 4).join(' ')}`);
     if (problems.length > 0) this.fail('diff', `${what}: ${problems.join('; ')}`);
+  }
+
+  /** GET /v1/graphs/:graph: offsets, counts and the schema as of the latest offset. */
+  async graphInfo(): Promise<void> {
+    this.count('graphInfo');
+    const res = await this.http('GET', this.base);
+    if (res.status !== 200 || !isObj(res.body)) return this.fail('graphInfo', `GET ${this.base}: ${res.status} ${res.text.slice(0, 300)}`);
+    const b = res.body;
+    const latest = this.model.latestOffset;
+    const committed = this.model.txs.filter((t) => t.outcome.status === 'committed').length;
+    const want = {
+      latestOffset: latest,
+      materializedOffset: latest,
+      counts: { transactions: this.model.txs.length, committed, aborted: this.model.txs.length - committed, liveEntities: this.model.liveIds(latest).length },
+    };
+    const got = { latestOffset: b['latestOffset'], materializedOffset: b['materializedOffset'], counts: b['counts'] };
+    if (canonical(got) !== canonical(want)) this.fail('graphInfo', `GET ${this.base}: expected ${canonical(want)}, got ${canonical(got)}`);
+    const slice = this.model.sliceAt(latest);
+    const schema = isObj(b['schema']) ? b['schema'] : {};
+    const wantSchema = {
+      attrs: Object.fromEntries([...slice.attrDefs].map(([k, d]) => [k, { valueType: d.valueType, cardinality: d.cardinality, unique: d.unique }])),
+      types: Object.fromEntries([...slice.typeDefs].map(([k, d]) => [k, { kind: d.kind, required: [...d.required].sort() }])),
+    };
+    const types = isObj(schema['types']) ? schema['types'] : {};
+    const gotSchema = {
+      attrs: schema['attrs'],
+      types: Object.fromEntries(Object.entries(types).map(([k, d]) => [k, isObj(d) && Array.isArray(d['required']) ? { ...d, required: [...(d['required'] as string[])].sort() } : d])),
+    };
+    if (canonical(gotSchema) !== canonical(wantSchema)) this.fail('graphInfo', `GET ${this.base} schema: expected ${canonical(wantSchema)}, got ${canonical(gotSchema)}`);
   }
 
   /** `at=` beyond the end of the log: 400 offset_out_of_range. */
@@ -351,3 +400,20 @@ function firstSliceDifference(a: unknown, b: unknown, path = ''): string {
 }
 
 export type { EntityJson, TxBody };
+
+/**
+ * A readable digest of many failures: grouped by pattern (digits blanked), each pattern with its count
+ * and its first full message, so one noisy disagreement cannot hide a different one.
+ */
+export function summarizeFailures(failures: readonly string[], patternsMax = 30): string {
+  const groups = new Map<string, { count: number; first: string }>();
+  for (const f of failures) {
+    const pattern = f.replace(/\d+/g, '#').slice(0, 160);
+    const g = groups.get(pattern);
+    if (g === undefined) groups.set(pattern, { count: 1, first: f });
+    else g.count++;
+  }
+  const lines = [...groups.values()].slice(0, patternsMax).map((g) => `(${g.count}×) ${g.first}`);
+  if (groups.size > patternsMax) lines.push(`… and ${groups.size - patternsMax} more patterns`);
+  return lines.join('\n');
+}

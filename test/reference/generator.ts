@@ -94,7 +94,7 @@ export function bootstrapTx(): TxBody {
 export class TxGenerator {
   readonly rng: Rng;
   /** The generator's planning copy of the reference fold. */
-  readonly plan = new ReferenceModel();
+  plan = new ReferenceModel();
   private nodeCounter = 2;
   private edgeCounter = 0;
   private keyCounter = 0;
@@ -118,9 +118,24 @@ export class TxGenerator {
     return g;
   }
 
+  /**
+   * Replaces the planning model by the fold of `bodies` (the real log, in log order). Concurrent
+   * publishers land txs in another order than they were planned in; without this the plan drifts from
+   * the real state and most txs end up aimed at entities that never came to exist.
+   */
+  resync(bodies: readonly TxBody[]): void {
+    this.plan = new ReferenceModel();
+    this.keyedCommitted = [];
+    this.abortedKeys = [];
+    for (const body of bodies) this.learn(body, this.plan.publish(body).outcome.status === 'committed');
+  }
+
   private learn(body: TxBody, committed: boolean): void {
     if (committed) {
-      if (body.id !== undefined) this.keyedCommitted.push(body);
+      if (body.id !== undefined) {
+        this.keyedCommitted.push(body);
+        this.abortedKeys = this.abortedKeys.filter((k) => k !== body.id);
+      }
       this.freedIds = this.freedIds.filter((id) => !this.everCreated(id));
       return;
     }

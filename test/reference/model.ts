@@ -24,6 +24,13 @@
 //  R10 `where=attr:value` on a cardinality-many attribute matches when the value is one of the entity's values.
 //  R11 Listings are compared as sets of ids (the contract gives no order); many-values sort numerically
 //      for numbers, by code unit for strings, false < true for booleans.
+//  R12 Schema changes are net like everything else: a definition is reported only when it differs between
+//      the two slices (per tx: between the slice before and after the tx). An entity created and terminated
+//      in one tx has no net change, so its history is served (200) and empty.
+//  R13 Filtered diffs (`id=`, `type=`) are compared on entity changes only; whether schema changes pass a
+//      filter is not specified. `type=` selects changes of entities of that type.
+//  R14 The embedded log's offsets are dense from 0; a duplicate's reply carries the original offset while
+//      its own record takes the next offset.
 
 export type Scalar = string | number | boolean;
 export type ValueType = 'string' | 'long' | 'double' | 'boolean';
@@ -751,6 +758,11 @@ export class ReferenceModel {
     const types = new Set<string>();
     for (const s of this.states) for (const e of s.entities.values()) types.add(e.type);
     return [...types].sort();
+  }
+
+  /** The type of an entity created at or before `at` (live or not), undefined if never created. */
+  typeOf(id: string, at: number): string | undefined {
+    return this.stateAt(at).entities.get(id)?.type;
   }
 
   /** GET /entities/:id?at=X without `basis`; null = 404. */
