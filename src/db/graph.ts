@@ -9,6 +9,7 @@ import type { TxReport } from '../core/types.js';
 import { Materializer, schemaFromHistory, type MaterializerHooks } from '../materializer/materializer.js';
 import type { Schema } from '../materializer/state.js';
 import { GraphReader } from '../query/reader.js';
+import type { StoredVersion } from '../store/records.js';
 import { Store } from '../store/rocks.js';
 import { OffsetWaiters } from './waiters.js';
 
@@ -21,10 +22,12 @@ export class GraphHandle {
 
   private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store) {
     this.reader = new GraphReader(store, (basis) => this.schemaAt(basis));
+    materializer.on('flush', (versions: StoredVersion[]) => this.reader.cache.applyFlush(versions));
     materializer.on('report', (r: TxReport) => {
       this.latestSchema = null;
       this.waiters.reached(r);
     });
+    materializer.on('caughtUp', (end: number) => this.waiters.passed(end - 1));
   }
 
   static async open(name: string, dataDir: string, log: BrokerAdapter, limits: Limits, hooks: MaterializerHooks): Promise<GraphHandle> {
@@ -45,8 +48,17 @@ export class GraphHandle {
     return this.materializer.durable.offset;
   }
 
+  /**
+   * Every offset up to this one is materialized: the durable offset, or further when the log's tail
+   * reported reading past offsets that hold no record (Kafka transaction markers, which may end a log
+   * for good, so that `durableOffset` alone would never reach the ready target).
+   */
+  private get materializedThrough(): number {
+    return Math.max(this.durableOffset, this.materializer.caughtUpEnd - 1);
+  }
+
   isReady(): boolean {
-    return this.durableOffset >= this.readyTarget;
+    return this.materializedThrough >= this.readyTarget;
   }
 
   schemaAt(basis: number): Schema {
@@ -62,7 +74,7 @@ export class GraphHandle {
 
   /** Resolves once `offset` is materialized, or rejects with basis_not_reached after `timeoutMs`. */
   async waitForOffset(offset: number, timeoutMs: number): Promise<void> {
-    if (this.durableOffset >= offset) return;
+    if (this.materializedThrough >= offset) return;
     const report = await this.waiters.wait(offset, timeoutMs);
     if (report === null) {
       throw new StrataError('basis_not_reached', `offset ${offset} was not materialized within ${timeoutMs} ms (materialized: ${this.durableOffset})`, { offset, materialized: this.durableOffset });
@@ -74,6 +86,7 @@ export class GraphHandle {
     if (this.durableOffset >= offset) return this.reader.report(offset);
     const report = await this.waiters.wait(offset, timeoutMs);
     // A waiter is woken by the first report at or past its offset: with offset gaps that may be a later one.
-    return report === null ? null : report.offset === offset ? report : this.reader.report(offset);
+    if (report === null) return null;
+    return report !== 'passed' && report.offset === offset ? report : this.reader.report(offset);
   }
 }

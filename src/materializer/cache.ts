@@ -24,13 +24,13 @@ export class EntityCache {
     this.dirty.add(e.id);
   }
 
-  /** Loads the latest stored state of every id not cached yet (misses are read concurrently). */
+  /** Loads the latest stored state of every id not cached yet, in one batched read. */
   async load(ids: Iterable<string>): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.entries.has(id));
-    const found = await Promise.all(missing.map((id) => this.store.first(K.entityPrefix(id), K.entityPrefix(id))));
+    const found = await this.store.getMany(missing.map(K.currentKey));
     missing.forEach((id, i) => {
-      const kv = found[i];
-      this.entries.set(id, kv ? decodeVersion(id, kv.value).entity : null);
+      const buf = found[i];
+      this.entries.set(id, buf ? decodeVersion(id, buf).entity : null);
     });
   }
 

@@ -9,12 +9,12 @@ import type { Op, TxInput, TxReport } from '../core/types.js';
 import { coerceValue } from '../core/values.js';
 import * as K from '../store/keys.js';
 import {
-  decodeMeta, decodeSchemaEntry, encodeMeta, encodeSchemaEntry, type GraphMeta, type SchemaEntry,
+  decodeMeta, decodeSchemaEntry, encodeMeta, encodeSchemaEntry, type GraphMeta, type SchemaEntry, type StoredVersion,
 } from '../store/records.js';
 import type { KeyValue, Store } from '../store/rocks.js';
 import { EntityCache } from './cache.js';
 import { foldTx, invalidRecord, type FoldResult } from './fold.js';
-import { PrefetchedInput, type StateLookups, type UniqueProbe } from './prefetch.js';
+import { PrefetchedInput, referencedIds, type StateLookups, type UniqueProbe } from './prefetch.js';
 import { emptySchema, type Schema } from './state.js';
 import { stageCommitted } from './writes.js';
 
@@ -52,7 +52,10 @@ export function schemaFromHistory(entries: SchemaEntry[], basis: number): Schema
   return schema;
 }
 
-/** Emits 'report' (TxReport) after each report is durable in RocksDB, in offset order. */
+/**
+ * After each write batch is durable in RocksDB: emits 'flush' (the StoredVersions it wrote), then
+ * 'report' (TxReport) for each tx in offset order.
+ */
 export class Materializer extends EventEmitter {
   /** State of the fold, including staged txs not yet written. */
   meta: GraphMeta = initialMeta();
@@ -64,8 +67,15 @@ export class Materializer extends EventEmitter {
   private pending: KeyValue[] = [];
   private pendingReports: TxReport[] = [];
   private pendingKeys = new Map<string, number>();
+  private pendingVersions: StoredVersion[] = [];
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
+  /**
+   * End offset up to which the log is known to be read and folded (0: not known yet). Only adapters with
+   * offset gaps report it; it moves past transaction markers, which `durable.offset` never reaches.
+   * Each advance is emitted as 'caughtUp' (the new end offset).
+   */
+  caughtUpEnd = 0;
 
   constructor(
     readonly graph: string,
@@ -95,7 +105,7 @@ export class Materializer extends EventEmitter {
 
   private async follow(): Promise<void> {
     try {
-      for await (const records of this.log.tail(this.graph, this.meta.offset + 1, this.abort.signal)) {
+      for await (const records of this.log.tail(this.graph, this.meta.offset + 1, this.abort.signal, (end) => this.caughtUp(end))) {
         await this.processBatch(records);
       }
     } catch (err) {
@@ -105,12 +115,20 @@ export class Materializer extends EventEmitter {
 
   /** Folds a batch of records; public so a rebuild can drive it without a live tail. */
   async processBatch(records: LogRecord[]): Promise<void> {
-    for (const record of records) {
-      if (record.offset <= this.meta.offset) continue; // already materialized
-      await this.processRecord(record);
-    }
+    const fresh = records.filter((r) => r.offset > this.meta.offset); // skip what is already materialized
+    const decoded = fresh.map((r) => this.decode(r));
+    // One batched read warms the cache for every entity the batch names; per-tx prefetches then hit.
+    await this.cache.load(decoded.flatMap((tx) => (typeof tx === 'string' ? [] : referencedIds(tx))));
+    for (let i = 0; i < fresh.length; i++) await this.processRecord(fresh[i], decoded[i]);
     await this.flush();
     this.cache.evict();
+  }
+
+  /** The tail read everything below `end` and every record of it is durable (see CaughtUpListener). */
+  private caughtUp(end: number): void {
+    if (end <= this.caughtUpEnd) return;
+    this.caughtUpEnd = end;
+    this.emit('caughtUp', end);
   }
 
   private decode(record: LogRecord): TxInput | string {
@@ -121,10 +139,9 @@ export class Materializer extends EventEmitter {
     }
   }
 
-  private async processRecord(record: LogRecord): Promise<void> {
+  private async processRecord(record: LogRecord, decoded: TxInput | string): Promise<void> {
     const started = process.hrtime.bigint();
     const timeMs = Math.max(this.meta.timeMs, record.timestampMs);
-    const decoded = this.decode(record);
     let result: FoldResult;
     let tx: TxInput;
     if (typeof decoded === 'string') {
@@ -152,7 +169,7 @@ export class Materializer extends EventEmitter {
     if (result.status === 'committed') {
       meta.committed++;
       const bases = result.entities.map((e) => this.cache.peek(e.id) ?? undefined);
-      meta.live += stageCommitted(this.pending, report, result, bases);
+      meta.live += stageCommitted(this.pending, report, result, bases, this.pendingVersions);
       for (const e of result.entities) this.cache.put(e);
       if (result.schema) this.applySchema(report.offset, result);
       if (report.id !== null) {
@@ -184,12 +201,16 @@ export class Materializer extends EventEmitter {
     this.pending.push({ key: META_KEY, value: encodeMeta(this.meta) });
     const puts = this.pending;
     const reports = this.pendingReports;
+    const versions = this.pendingVersions;
     this.pending = [];
     this.pendingReports = [];
+    this.pendingVersions = [];
     await this.store.write(puts);
     this.durable = { ...this.meta };
     this.pendingKeys.clear();
     this.cache.markFlushed();
+    // Read caches follow durable state: they learn of new versions before any report announces them.
+    this.emit('flush', versions);
     for (const report of reports) this.emit('report', report);
   }
 

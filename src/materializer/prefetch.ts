@@ -137,7 +137,7 @@ export class PrefetchedInput implements FoldInput {
   }
 }
 
-function referencedIds(tx: TxInput): string[] {
+export function referencedIds(tx: TxInput): string[] {
   const ids: string[] = [];
   for (const op of tx.ops) {
     if ('id' in op) ids.push(op.id);

@@ -4,7 +4,7 @@
 import type { Change, TxReport, Value } from '../core/types.js';
 import { valueIdentity } from '../core/values.js';
 import * as K from '../store/keys.js';
-import { encodeLifetime, encodeVersion } from '../store/records.js';
+import { encodeLifetime, encodeVersion, type StoredVersion } from '../store/records.js';
 import type { KeyValue } from '../store/rocks.js';
 import type { FoldResult } from './fold.js';
 import type { EntityState } from './state.js';
@@ -38,15 +38,20 @@ function valueIndexPuts(out: KeyValue[], base: EntityState | undefined, next: En
 
 /**
  * Stages the puts of a committed tx. `bases` holds each changed entity's state before the tx
- * (undefined when the tx created it). Returns the change in the live entity count.
+ * (undefined when the tx created it); the new versions are appended to `versions`. Returns the
+ * change in the live entity count.
  */
-export function stageCommitted(out: KeyValue[], report: TxReport, result: FoldResult, bases: (EntityState | undefined)[]): number {
+export function stageCommitted(out: KeyValue[], report: TxReport, result: FoldResult, bases: (EntityState | undefined)[], versions: StoredVersion[]): number {
   const own = new Map<string, Change[]>();
   for (const c of report.changes) if (c.kind !== 'schema') own.set(c.id, [...(own.get(c.id) ?? []), c]);
   let liveDelta = 0;
   result.entities.forEach((e, i) => {
     const base = bases[i];
-    out.push({ key: K.entityVersionKey(e.id, report.offset), value: encodeVersion({ entity: e, offset: report.offset, timeMs: report.timeMs, changes: own.get(e.id) ?? [] }) });
+    const version: StoredVersion = { entity: e, offset: report.offset, timeMs: report.timeMs, changes: own.get(e.id) ?? [] };
+    const encoded = encodeVersion(version);
+    out.push({ key: K.entityVersionKey(e.id, report.offset), value: encoded });
+    out.push({ key: K.currentKey(e.id), value: encoded });
+    versions.push(version);
     const created = base === undefined;
     const terminatedNow = e.terminatedAt !== null && (created || base.terminatedAt === null);
     if (created || terminatedNow) lifetimePuts(out, e);

@@ -6,12 +6,28 @@ import { valueToJson } from '../codec/json.js';
 import type { EntityView, HistoryEntry, NodeView } from '../core/strata-api.js';
 import type { AttrDefinition, TxReport, Value } from '../core/types.js';
 import * as K from '../store/keys.js';
-import { decodeLifetime, decodeVersion, liveAt, type StoredEntity } from '../store/records.js';
+import { decodeLifetime, decodeVersion, liveAt, type StoredEntity, type StoredVersion } from '../store/records.js';
+import { EntityReadCache, type EdgeLifetime } from './read-cache.js';
 import type { Store } from '../store/rocks.js';
 import type { Schema } from '../materializer/state.js';
 import { idAtKeyEnd } from '../materializer/prefetch.js';
 
 export type SchemaAt = (basis: number) => Schema;
+
+/** The greatest offset in ascending `offsets` that is ≤ basis, or null. */
+function latestAtOrBefore(offsets: number[], basis: number): number | null {
+  let lo = 0;
+  let hi = offsets.length - 1;
+  let found: number | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsets[mid] <= basis) {
+      found = offsets[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
 
 /** Renders stored values with the cardinality in force at the basis. */
 export function renderAttrs(attrs: Map<string, Value[]>, defs: Map<string, AttrDefinition>): Record<string, unknown> {
@@ -23,14 +39,29 @@ export function renderAttrs(attrs: Map<string, Value[]>, defs: Map<string, AttrD
   return out;
 }
 
+/** Weight budget of the read cache (≈ versions + cached edges); see read-cache.ts. */
+const READ_CACHE_WEIGHT_MAX = 2_000_000;
+
 export class GraphReader {
-  constructor(readonly store: Store, private readonly schemaAt: SchemaAt) {}
+  readonly cache: EntityReadCache;
+
+  constructor(readonly store: Store, private readonly schemaAt: SchemaAt) {
+    this.cache = new EntityReadCache(store, READ_CACHE_WEIGHT_MAX);
+  }
 
   /** The stored state of an entity as of `basis` (terminated ones included), or null if not yet created. */
   async storedAt(id: string, basis: number): Promise<StoredEntity | null> {
+    return (await this.versionAt(id, basis))?.entity ?? null;
+  }
+
+  private async versionAt(id: string, basis: number): Promise<StoredVersion | null> {
     if (basis < 0) return null;
-    const kv = await this.store.first(K.entityVersionKey(id, basis), K.entityPrefix(id));
-    return kv ? decodeVersion(id, kv.value).entity : null;
+    const entry = await this.cache.get(id);
+    const offset = latestAtOrBefore(entry.versions, basis);
+    if (offset === null) return null;
+    if (entry.latest && entry.latest.offset === offset) return entry.latest;
+    const buf = await this.store.get(K.entityVersionKey(id, offset));
+    return buf ? decodeVersion(id, buf) : null;
   }
 
   async entity(id: string, basis: number): Promise<EntityView | null> {
@@ -42,7 +73,7 @@ export class GraphReader {
   async render(e: StoredEntity, basis: number): Promise<EntityView> {
     const attrs = renderAttrs(e.attrs, this.schemaAt(basis).attrs);
     if (e.kind === 'edge') return { id: e.id, kind: 'edge', type: e.type, createdAt: e.createdAt, from: e.from!, to: e.to!, attrs };
-    const [out, inn] = await Promise.all([this.adjacency(K.outPrefix(e.id), basis), this.adjacency(K.inPrefix(e.id), basis)]);
+    const [out, inn] = await Promise.all([this.adjacencyAt(e.id, 'out', basis), this.adjacencyAt(e.id, 'in', basis)]);
     const view: NodeView = {
       id: e.id, kind: 'node', type: e.type, createdAt: e.createdAt, attrs,
       out: out.map((a) => ({ id: a.id, type: a.type, to: a.peer })),
@@ -51,13 +82,10 @@ export class GraphReader {
     return view;
   }
 
-  private async adjacency(prefix: Buffer, basis: number): Promise<{ id: string; type: string; peer: string }[]> {
-    const out: { id: string; type: string; peer: string }[] = [];
-    for (const { key, value } of await this.store.scanPrefix(prefix)) {
-      const life = decodeLifetime(value);
-      if (liveAt(life, basis)) out.push({ id: key.toString('utf8', prefix.length, key.length - 1), type: life.type, peer: life.peer! });
-    }
-    return out;
+  /** Edges of a node live at `basis`, in edge id order; `peer` is the other end. */
+  async adjacencyAt(id: string, direction: 'out' | 'in', basis: number): Promise<EdgeLifetime[]> {
+    const entry = await this.cache.get(id);
+    return (await this.cache.adjacency(id, entry, direction)).filter((l) => liveAt(l, basis));
   }
 
   /** Entities with `attr` = value as of basis, sorted by id. */

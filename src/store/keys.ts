@@ -7,6 +7,7 @@
 //   'w' u64(timeMs) u64(offset)           → empty; asOf=T is one reverse seek
 //   'k' str(txKey)                        → u64(offset) of the committing tx (idempotency)
 //   'S' u64(offset) u64(seq)              → schema change (JSON), loaded whole at open (small)
+//   'c' id                                → the entity's latest version (same value as its newest 'e'): one get
 //   'e' str(id) desc64(offset)            → entity version: full state after the tx + its own changes
 //   'o' str(from) str(edgeId)             → out-edge lifetime {type, to, c, x}
 //   'i' str(to) str(edgeId)               → in-edge lifetime {type, from, c, x}
@@ -50,6 +51,7 @@ export const idemKey = (key: string): Buffer => Buffer.concat([tag('k'), Buffer.
 export const schemaKey = (offset: number, seq: number): Buffer => Buffer.concat([tag('S'), u64(offset), u64(seq)]);
 export const SCHEMA_PREFIX = tag('S');
 
+export const currentKey = (id: string): Buffer => Buffer.concat([tag('c'), Buffer.from(id, 'utf8')]);
 export const entityPrefix = (id: string): Buffer => Buffer.concat([tag('e'), str(id)]);
 export const entityVersionKey = (id: string, offset: number): Buffer => Buffer.concat([entityPrefix(id), desc64(offset)]);
 export const outPrefix = (node: string): Buffer => Buffer.concat([tag('o'), str(node)]);

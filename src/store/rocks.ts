@@ -8,6 +8,8 @@ import { prefixEnd } from './keys.js';
 export interface ScanOptions {
   reverse?: boolean;
   limit?: number;
+  /** Skip reading values (their Buffer is empty). */
+  keysOnly?: boolean;
 }
 
 export interface KeyValue {
@@ -51,7 +53,8 @@ export class Store {
     const out: KeyValue[] = [];
     if (limit <= 0) return out;
     const capacity = Math.max(1, Math.min(SCAN_CAPACITY, limit));
-    for await (const kv of this.db.iterator({ gte, lt }, { reverse: options.reverse ?? false, limit, capacity })) {
+    const values = !options.keysOnly;
+    for await (const kv of this.db.iterator({ gte, lt }, { reverse: options.reverse ?? false, limit, capacity, values })) {
       out.push(kv);
       if (out.length >= limit) break;
     }

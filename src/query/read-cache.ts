@@ -1,0 +1,133 @@
+// A bounded cache of what reads need per entity, independent of the offset asked for: the offsets of
+// all its versions, its latest version, and (for nodes) its edge lifetimes. Kept current from the
+// materializer's durable flushes, so "entity as of T" costs at most one batched get on a hit.
+
+import * as K from '../store/keys.js';
+import { decodeLifetime, decodeVersion, type StoredVersion } from '../store/records.js';
+import type { Store } from '../store/rocks.js';
+
+export interface EdgeLifetime {
+  id: string;
+  type: string;
+  peer: string;
+  createdAt: number;
+  terminatedAt: number | null;
+}
+
+export interface CachedEntity {
+  /** Offsets of every version, ascending. Empty = the id was never used. */
+  versions: number[];
+  latest: StoredVersion | null;
+  out: EdgeLifetime[] | null;
+  in: EdgeLifetime[] | null;
+}
+
+/** How many recent flushes remember the ids they touched (to keep racing loads from caching stale data). */
+const FLUSH_MEMORY = 64;
+
+export class EntityReadCache {
+  private readonly entries = new Map<string, CachedEntity>();
+  private weight = 0;
+  private generation = 0;
+  private readonly recent: { generation: number; ids: Set<string> }[] = [];
+
+  /** `weightMax` bounds memory: an entry weighs 1 + its versions + its cached edges. */
+  constructor(private readonly store: Store, private readonly weightMax: number) {}
+
+  private static weigh(e: CachedEntity): number {
+    return 1 + e.versions.length + (e.out?.length ?? 0) + (e.in?.length ?? 0);
+  }
+
+  private insert(id: string, e: CachedEntity): void {
+    const prior = this.entries.get(id);
+    if (prior) this.weight -= EntityReadCache.weigh(prior);
+    this.entries.delete(id);
+    this.entries.set(id, e);
+    this.weight += EntityReadCache.weigh(e);
+    for (const [oldest, entry] of this.entries) {
+      if (this.weight <= this.weightMax || oldest === id) break;
+      this.entries.delete(oldest);
+      this.weight -= EntityReadCache.weigh(entry);
+    }
+  }
+
+  private touchedSince(id: string, generation: number): boolean {
+    if (this.recent.length > 0 && this.recent[0].generation > generation + 1) return true; // too old to tell
+    return this.recent.some((f) => f.generation > generation && f.ids.has(id));
+  }
+
+  async get(id: string): Promise<CachedEntity> {
+    const hit = this.entries.get(id);
+    if (hit) {
+      this.entries.delete(id); // recency
+      this.entries.set(id, hit);
+      return hit;
+    }
+    const started = this.generation;
+    const prefix = K.entityPrefix(id);
+    const [keys, current] = await Promise.all([this.store.scanPrefix(prefix, { keysOnly: true }), this.store.get(K.currentKey(id))]);
+    const entry: CachedEntity = {
+      versions: keys.map((kv) => K.readDesc64(kv.key, prefix.length)).reverse(),
+      latest: current ? decodeVersion(id, current) : null,
+      out: null,
+      in: null,
+    };
+    if (!this.touchedSince(id, started)) this.insert(id, entry);
+    return entry;
+  }
+
+  async adjacency(id: string, entry: CachedEntity, direction: 'out' | 'in'): Promise<EdgeLifetime[]> {
+    const cached = entry[direction];
+    if (cached) return cached;
+    const started = this.generation;
+    const prefix = direction === 'out' ? K.outPrefix(id) : K.inPrefix(id);
+    const edges = (await this.store.scanPrefix(prefix)).map(({ key, value }) => {
+      const life = decodeLifetime(value);
+      return { id: key.toString('utf8', prefix.length, key.length - 1), type: life.type, peer: life.peer!, createdAt: life.createdAt, terminatedAt: life.terminatedAt };
+    });
+    if (!this.touchedSince(id, started) && this.entries.get(id) === entry) {
+      entry[direction] = edges;
+      this.insert(id, entry); // re-weigh
+    }
+    return edges;
+  }
+
+  /** Applies a durable flush: new versions, and edge lifetimes of the nodes they connect. */
+  applyFlush(versions: StoredVersion[]): void {
+    const ids = new Set<string>();
+    for (const v of versions) {
+      const e = v.entity;
+      ids.add(e.id);
+      const cached = this.entries.get(e.id);
+      if (cached) {
+        cached.versions.push(v.offset);
+        cached.latest = v;
+        this.insert(e.id, cached);
+      } else if (e.createdAt === v.offset) {
+        // A brand-new entity is fully known: no older versions, no edges yet.
+        this.insert(e.id, { versions: [v.offset], latest: v, out: e.kind === 'node' ? [] : null, in: e.kind === 'node' ? [] : null });
+      }
+      if (e.kind === 'edge' && (e.createdAt === v.offset || e.terminatedAt === v.offset)) {
+        ids.add(e.from!).add(e.to!);
+        this.applyEdge(e.from!, 'out', { id: e.id, type: e.type, peer: e.to!, createdAt: e.createdAt, terminatedAt: e.terminatedAt });
+        this.applyEdge(e.to!, 'in', { id: e.id, type: e.type, peer: e.from!, createdAt: e.createdAt, terminatedAt: e.terminatedAt });
+      }
+    }
+    this.generation++;
+    this.recent.push({ generation: this.generation, ids });
+    if (this.recent.length > FLUSH_MEMORY) this.recent.shift();
+  }
+
+  private applyEdge(node: string, direction: 'out' | 'in', life: EdgeLifetime): void {
+    const list = this.entries.get(node)?.[direction];
+    if (!list) return;
+    const i = list.findIndex((x) => x.id === life.id);
+    if (i >= 0) list[i] = life;
+    else {
+      // Keep key order (edge id) so cached and scanned adjacency render identically.
+      let j = list.length;
+      while (j > 0 && list[j - 1].id > life.id) j--;
+      list.splice(j, 0, life);
+    }
+  }
+}
