@@ -10,13 +10,15 @@ import { StrataError } from './core/errors.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.js';
 import {
   LaggedError, type DiffFilter, type EntityView, type GraphInfo, type HistoryEntry, type ListQuery, type PublishOptions,
-  type PublishResult, type QueryResult, type ReadOptions, type StrataDb,
+  type PublishResult, type QueryResult, type ReadOptions, type SliceChecksum, type StrataDb, type SubscribeOptions,
 } from './core/strata-api.js';
 import type { Change, TxInput, TxReport } from './core/types.js';
 import { ChangesProducer } from './db/changes-producer.js';
+import { DISCOVERY_INTERVAL_MS_DEFAULT, GraphDiscovery } from './db/discovery.js';
 import { GraphHandle } from './db/graph.js';
 import { listEntities } from './db/listing.js';
 import type { MaterializerHooks } from './materializer/materializer.js';
+import { sliceChecksum } from './query/checksum.js';
 import { diff, DiffTooLargeError } from './query/diff.js';
 import { prepareQuery, queryReadOptions, runQuery } from './query/lang/run.js';
 
@@ -29,6 +31,8 @@ export interface StrataOptions {
   hooks?: MaterializerHooks;
   /** Produce every tx report to the output topic `<graph>.changes` (default: when the broker has output topics). */
   changes?: boolean;
+  /** On a shared log (Kafka), how often to look for graphs other replicas created (default 3 s). */
+  discoveryIntervalMs?: number;
 }
 
 function schemaJson(handle: GraphHandle, basis: number): GraphInfo['schema'] {
@@ -40,17 +44,24 @@ class Strata implements StrataDb {
   private readonly graphs = new Map<string, GraphHandle>();
   private readonly opening = new Map<string, Promise<GraphHandle>>();
   private closed = false;
+  /** Replicas share the log but never talk: each learns of graphs created elsewhere from the log. */
+  private readonly discovery: GraphDiscovery | null;
 
-  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger, private readonly changes: ChangesProducer | null = null) {}
+  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger, private readonly changes: ChangesProducer | null = null, discoveryIntervalMs = DISCOVERY_INTERVAL_MS_DEFAULT) {
+    const target = { isOpen: (graph: string) => this.graphs.has(graph) || this.opening.has(graph), open: (graph: string) => this.open(graph) };
+    this.discovery = log.supports.shared ? new GraphDiscovery(log, target, discoveryIntervalMs, logger) : null;
+  }
 
   async start(): Promise<void> {
     await this.log.open();
     for (const name of await this.log.listGraphs()) await this.open(name);
+    this.discovery?.start();
   }
 
   private open(name: string): Promise<GraphHandle> {
     const existing = this.graphs.get(name);
     if (existing) return Promise.resolve(existing);
+    if (this.closed) return Promise.reject(new Error('this Strata instance is closed'));
     let pending = this.opening.get(name);
     if (!pending) {
       pending = (async () => {
@@ -80,6 +91,19 @@ class Strata implements StrataDb {
       throw new StrataError('graph_not_found', `no graph named ${JSON.stringify(graph)}`, { graph });
     }
     return h;
+  }
+
+  /**
+   * The graph a read names. A read with a basis to wait for (minBasis, at) may follow a write made
+   * through another replica to a graph this one has not discovered yet: look for it on the log first.
+   */
+  private async handleForRead(graph: string, options: ReadOptions): Promise<GraphHandle> {
+    const waits = options.minBasis !== undefined || options.at !== undefined;
+    if (this.discovery && waits && !this.graphs.has(graph) && GRAPH_NAME_PATTERN.test(graph)) {
+      await this.discovery.find(graph, this.limits.basisWaitMsMax);
+      await this.opening.get(graph);
+    }
+    return this.handle(graph);
   }
 
   private checkName(graph: string): void {
@@ -141,7 +165,7 @@ class Strata implements StrataDb {
   }
 
   async resolveBasis(graph: string, options: ReadOptions): Promise<number> {
-    const h = this.handle(graph);
+    const h = await this.handleForRead(graph, options);
     const wait = this.limits.basisWaitMsMax;
     if (options.at !== undefined) {
       const latest = (await this.log.endOffset(graph)) - 1;
@@ -176,8 +200,8 @@ class Strata implements StrataDb {
   }
 
   async diff(graph: string, from: number, to: number, filter: DiffFilter): Promise<Change[]> {
-    const h = this.handle(graph);
     await this.resolveBasis(graph, { at: Math.max(from, to) });
+    const h = this.handle(graph);
     try {
       return await diff({ reader: h.reader, schemaAt: (b) => h.schemaAt(b), maxChanges: this.limits.diffChangesMax }, from, to, filter);
     } catch (err) {
@@ -199,7 +223,7 @@ class Strata implements StrataDb {
     return h.reader.report(offset);
   }
 
-  subscribe(graph: string, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncIterable<TxReport> {
+  subscribe(graph: string, from: number | undefined, options: SubscribeOptions): AsyncIterable<TxReport> {
     return subscribe(this.handle(graph), from, options);
   }
 
@@ -207,7 +231,13 @@ class Strata implements StrataDb {
     const h = this.handle(graph);
     const prepared = prepareQuery(query, this.limits); // static errors answer before any basis wait
     const basis = await this.resolveBasis(graph, queryReadOptions(prepared.query, options));
-    return runQuery({ reader: h.reader, schemaAt: (b) => h.schemaAt(b) }, prepared, basis, this.limits);
+    const graphSlices = { reader: h.reader, schemaAt: (b: number) => h.schemaAt(b), liveEntities: () => h.materializer.durable.live };
+    return runQuery(graphSlices, prepared, basis, this.limits);
+  }
+
+  async checksum(graph: string, basis: number): Promise<SliceChecksum> {
+    const h = this.handle(graph);
+    return sliceChecksum(h.store, h.schemaAt(basis), Math.min(basis, h.durableOffset));
   }
 
   isReady(): boolean {
@@ -217,6 +247,7 @@ class Strata implements StrataDb {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.discovery?.stop();
     await Promise.allSettled([...this.opening.values()]);
     await this.changes?.close();
     for (const g of this.graphs.values()) await g.close();
@@ -234,7 +265,7 @@ function resultOf(r: TxReport): PublishResult {
  * Catch-up from the tx index, then live reports from memory. The switch happens in one tick at the
  * durable offset, and reports fire only after the durable offset moves, so nothing is missed or repeated.
  */
-async function* subscribe(h: GraphHandle, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncGenerator<TxReport> {
+async function* subscribe(h: GraphHandle, from: number | undefined, options: SubscribeOptions): AsyncGenerator<TxReport> {
   const { signal, bufferMax } = options;
   let next = from ?? h.durableOffset + 1;
   let live = false;
@@ -243,8 +274,11 @@ async function* subscribe(h: GraphHandle, from: number | undefined, options: { s
   let wake: (() => void) | null = null;
   const onReport = (r: TxReport): void => {
     if (live) {
-      if (queue.length >= bufferMax) overflow = true;
-      else queue.push(r);
+      if (queue.length < bufferMax) queue.push(r);
+      else if (!overflow) {
+        overflow = true;
+        options.onOverflow?.();
+      }
     }
     wake?.();
   };
@@ -290,7 +324,7 @@ export async function openStrata(options: StrataOptions): Promise<StrataDb> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = options.broker ?? new EmbeddedLogAdapter({ dir: join(options.dataDir, 'log'), logger: options.logger });
   const changes = (options.changes ?? log.supports.outputTopics) ? new ChangesProducer(log, options.dataDir, options.logger) : null;
-  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger, changes);
+  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger, changes, options.discoveryIntervalMs);
   try {
     await db.start();
   } catch (err) {

@@ -61,15 +61,24 @@ export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Pr
   const heartbeat = setInterval(() => {
     if (!raw.writableNeedDrain && !raw.writableEnded) raw.write(': hb\n\n');
   }, o.heartbeatMs);
+  // Aborted when the client leaves or when its live buffer overflows while we wait for the socket.
+  const congested = new AbortController();
+  const onLeave = (): void => congested.abort();
+  o.signal.addEventListener('abort', onLeave);
+  let next = o.from;
   try {
-    for await (const report of o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax })) {
+    const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave });
+    for await (const report of reports) {
       const data = await eventData(report, o.filter);
-      if (data !== null) await write(raw, frame('tx', data, report.offset), o.signal);
+      next = report.offset + 1; // written to the socket's buffer below, ahead of any final event
+      if (data !== null) await write(raw, frame('tx', data, report.offset), congested.signal);
       if (o.signal.aborted) break;
     }
   } catch (err) {
-    await endWithError(raw, err, o);
+    const lagged = congested.signal.aborted && !o.signal.aborted && next !== undefined ? new LaggedError(next) : err;
+    await endWithError(raw, lagged, o);
   } finally {
+    o.signal.removeEventListener('abort', onLeave);
     clearInterval(heartbeat);
     if (!raw.writableEnded) raw.end();
   }

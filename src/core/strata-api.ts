@@ -97,12 +97,34 @@ export interface QueryResult {
   plan?: QueryPlanStep[];
 }
 
+/** A slice's checksum (docs/api.md, "Checksum"): equal on every replica that materialized the same log. */
+export interface SliceChecksum {
+  basis: number;
+  /** Names the hashed line format, e.g. `sha256-slice-v1`. */
+  algorithm: string;
+  /** Lowercase hex SHA-256. */
+  checksum: string;
+  /** Live entities hashed. */
+  entities: number;
+}
+
 /** Thrown by a subscription whose consumer fell behind its buffer; resume from `resumeFrom`. */
 export class LaggedError extends Error {
   constructor(readonly resumeFrom: number) {
     super(`subscriber lagged; resume from offset ${resumeFrom}`);
     this.name = 'LaggedError';
   }
+}
+
+export interface SubscribeOptions {
+  signal: AbortSignal;
+  /** Live reports buffered for a consumer that is not pulling; beyond it the subscription lags. */
+  bufferMax: number;
+  /**
+   * Called once, synchronously, when the live buffer overflows — so a consumer blocked elsewhere
+   * (e.g. on a congested socket) can give up at once instead of on its next pull.
+   */
+  onOverflow?: () => void;
 }
 
 export interface StrataDb {
@@ -140,7 +162,9 @@ export interface StrataDb {
    * `from` undefined = only txs materialized after the call. Throws LaggedError when the consumer falls
    * more than `bufferMax` live reports behind.
    */
-  subscribe(graph: string, from: number | undefined, options: { signal: AbortSignal; bufferMax: number }): AsyncIterable<TxReport>;
+  subscribe(graph: string, from: number | undefined, options: SubscribeOptions): AsyncIterable<TxReport>;
+  /** Checksum of the slice as of `basis` (a resolved basis, see resolveBasis): schema + every live entity. */
+  checksum(graph: string, basis: number): Promise<SliceChecksum>;
   /** Readiness: every known graph's materializer has caught up with the log as of open. */
   isReady(): boolean;
   close(): Promise<void>;
