@@ -10,6 +10,7 @@ import type { ApiContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { createMetrics, type StrataMetrics } from './metrics.js';
+import { checksumRoutes } from './routes/checksum.js';
 import { diffRoutes } from './routes/diff.js';
 import { entityRoutes } from './routes/entities.js';
 import { eventRoutes } from './routes/events.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** A pino logger to use, or true/false for fastify's default logger on/off (default off). */
   logger?: Logger | boolean;
   metrics?: StrataMetrics;
+  /** 'operations': only /healthz, /readyz, /metrics and /docs (the materializer role); default 'all'. */
+  routes?: 'all' | 'operations';
 }
 
 /** Percent-encoding makes a path segment up to 12 chars per id char (4 UTF-8 bytes × "%XX"). */
@@ -63,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const ctx: ApiContext = { db: deps.db, limits, metrics };
   await app.register(opsRoutes, ctx);
+  if (deps.routes === 'operations') return app;
   await app.register(graphRoutes, ctx);
   await app.register(transactionRoutes, ctx);
   await app.register(txLogRoutes, ctx);
@@ -70,5 +74,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(diffRoutes, ctx);
   await app.register(eventRoutes, ctx);
   await app.register(queryRoutes, ctx);
+  await app.register(checksumRoutes, ctx);
   return app;
 }

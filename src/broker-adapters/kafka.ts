@@ -11,7 +11,9 @@ import {
 } from './embedded.js';
 import { PartitionFetcher, createInternalCluster, isKafkaOperatingError, type FetchedPage } from './kafka-fetch.js';
 import { ProduceQueue, SEND_BYTES_MAX, toAppendError, withTimeout, type QueuedMessage } from './kafka-produce.js';
-import { LogUnavailableError, type AppendResult, type BrokerAdapter, type BrokerCapabilities, type LogRecord, type LogRecordInput } from './types.js';
+import {
+  LogUnavailableError, type AppendResult, type BrokerAdapter, type BrokerCapabilities, type CaughtUpListener, type LogRecord, type LogRecordInput,
+} from './types.js';
 
 export interface KafkaLogOptions {
   /** Bootstrap servers, `host:port`. */
@@ -267,11 +269,11 @@ export class KafkaLogAdapter implements BrokerAdapter {
     }
   }
 
-  tail(graph: string, fromOffset: number, signal: AbortSignal): AsyncIterable<LogRecord[]> {
+  tail(graph: string, fromOffset: number, signal: AbortSignal, onCaughtUp?: CaughtUpListener): AsyncIterable<LogRecord[]> {
     this.assertOpen();
     assertGraphName(graph);
     assertOffset(fromOffset, 'fromOffset');
-    return this.follow(this.topicOf(graph), fromOffset, AbortSignal.any([signal, this.closing.signal]));
+    return this.follow(this.topicOf(graph), fromOffset, AbortSignal.any([signal, this.closing.signal]), onCaughtUp);
   }
 
   /** Produces to `<topicPrefix>.<topic>` (partition 0, created on first use), e.g. `orders.changes`. */
@@ -413,17 +415,19 @@ export class KafkaLogAdapter implements BrokerAdapter {
    * Each tail has its own connections: a broker answers one request per connection at a time, so tails
    * sharing one would wait behind each other's long polls.
    */
-  private async *follow(topic: string, fromOffset: number, stop: AbortSignal): AsyncGenerator<LogRecord[]> {
+  private async *follow(topic: string, fromOffset: number, stop: AbortSignal, onCaughtUp?: CaughtUpListener): AsyncGenerator<LogRecord[]> {
     const health = new TailHealth(topic, this.logger);
     const fetcher = new PartitionFetcher(createInternalCluster(this.kafka, false), READ_BYTES_MAX);
     try {
-      yield* this.followWith(fetcher, health, topic, fromOffset, stop);
+      yield* this.followWith(fetcher, health, topic, fromOffset, stop, onCaughtUp);
     } finally {
       await withTimeout(fetcher.disconnect(), this.timeoutMs, 'disconnecting a tail', 1).catch(() => undefined);
     }
   }
 
-  private async *followWith(fetcher: PartitionFetcher, health: TailHealth, topic: string, fromOffset: number, stop: AbortSignal): AsyncGenerator<LogRecord[]> {
+  private async *followWith(
+    fetcher: PartitionFetcher, health: TailHealth, topic: string, fromOffset: number, stop: AbortSignal, onCaughtUp?: CaughtUpListener,
+  ): AsyncGenerator<LogRecord[]> {
     let next = fromOffset;
     while (!stop.aborted) {
       try {
@@ -440,6 +444,10 @@ export class KafkaLogAdapter implements BrokerAdapter {
           if (stop.aborted) return;
         }
         next = Math.max(next, page.nextOffset);
+        // Transaction markers take offsets but are never delivered, so the last record a reader sees may
+        // lie below `highWatermark - 1` for good: say explicitly that nothing readable is left below `next`.
+        // (With a foreign transaction still open, a read-committed fetch stops short of the watermark.)
+        if (page.highWatermark >= 0 && next >= page.highWatermark) onCaughtUp?.(next);
       } catch (err) {
         if (stop.aborted) return;
         if (!isRetriable(err)) throw err;

@@ -34,6 +34,14 @@ export interface BrokerCapabilities {
   shared: boolean;
 }
 
+/**
+ * Called by a tail with `endOffset` once every offset below it has been read, and only after the consumer
+ * of the tail has finished with the last batch yielded (it is called from inside the generator when the
+ * consumer asks for more): a materializer that writes each batch before asking for the next knows that
+ * everything below `endOffset` is durable.
+ */
+export type CaughtUpListener = (endOffset: number) => void;
+
 /** Raised for operating errors of the log (unavailable broker, full disk); the API maps it to 503. */
 export class LogUnavailableError extends Error {
   readonly retriable = true;
@@ -71,8 +79,11 @@ export interface BrokerAdapter {
   /**
    * Follows the log from `fromOffset`: yields batches of available records, then waits for new ones.
    * Ends when `signal` aborts. Batches are non-empty and in offset order.
+   * Adapters with offset gaps (`supports.offsetGaps`) also report, through `onCaughtUp`, each time the
+   * tail has read up to the log's end: records may be missing just below the end (Kafka transaction
+   * markers), so the last record's offset alone cannot tell a reader that it has caught up.
    */
-  tail(graph: string, fromOffset: number, signal: AbortSignal): AsyncIterable<LogRecord[]>;
+  tail(graph: string, fromOffset: number, signal: AbortSignal, onCaughtUp?: CaughtUpListener): AsyncIterable<LogRecord[]>;
 
   /** Produces to an output topic (derived changes, view changelogs). A no-op where unsupported. */
   produce(topic: string, records: LogRecordInput[]): Promise<void>;

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KafkaLogOptions } from '../broker-adapters/kafka.js';
+import { ROLES, isRole, type Role } from './roles.js';
 
 export interface StrataConfig {
   command: string;
@@ -10,12 +11,28 @@ export interface StrataConfig {
   host: string;
   dataDir: string;
   broker: 'embedded' | 'kafka';
+  /** What this process does (src/cli/roles.ts); anything but `all` needs a shared log (Kafka). */
+  role: Role;
   kafkaBrokers: string[];
   topicPrefix: string;
   /** Passed through to kafkajs (client id, TLS, SASL); used only with `broker: 'kafka'`. */
   kafka: KafkaClientConfig;
   logLevel: string;
   configFile: string | null;
+  /** Hardening (src/cli/hardening.ts reads the files and STRATA_TOKENS / STRATA_LIMIT_* variables). */
+  hardening: HardeningConfig;
+}
+
+export interface HardeningConfig {
+  tokensFile: string | null;
+  /** Allow a non-loopback --host without tokens. */
+  insecure: boolean;
+  /** Origins allowed by CORS; empty = CORS off. */
+  corsOrigins: string[];
+  limitsFile: string | null;
+  /** `strata rebuild`: only this graph (null = all), and a progress line every this many records. */
+  rebuildGraph: string | null;
+  progressEvery: number;
 }
 
 export interface KafkaClientConfig {
@@ -33,6 +50,7 @@ const OPTIONS = {
   host: { env: 'STRATA_HOST', default: '127.0.0.1' },
   'data-dir': { env: 'STRATA_DATA_DIR', default: './data' },
   broker: { env: 'STRATA_BROKER', default: 'embedded' },
+  role: { env: 'STRATA_ROLE', default: 'all' },
   'kafka-brokers': { env: 'KAFKA_BROKERS', default: '' },
   'topic-prefix': { env: 'STRATA_TOPIC_PREFIX', default: 'strata' },
   'kafka-client-id': { env: 'KAFKA_CLIENT_ID', default: 'strata' },
@@ -43,9 +61,17 @@ const OPTIONS = {
   'kafka-sasl-password': { env: 'KAFKA_SASL_PASSWORD', default: '' },
   'log-level': { env: 'STRATA_LOG_LEVEL', default: 'info' },
   config: { env: 'STRATA_CONFIG', default: '' },
+  'tokens-file': { env: 'STRATA_TOKENS_FILE', default: '' },
+  'cors-origin': { env: 'STRATA_CORS_ORIGIN', default: '' },
+  'limits-file': { env: 'STRATA_LIMITS_FILE', default: '' },
+  graph: { env: 'STRATA_REBUILD_GRAPH', default: '' },
+  'progress-every': { env: 'STRATA_PROGRESS_EVERY', default: '10000' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
+
+/** Every environment variable the configuration reads (deploy files are checked against it). */
+export const CONFIG_ENV_NAMES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
 
 export class ConfigError extends Error {}
 
@@ -65,7 +91,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }])),
+    options: { ...Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: 'string' }])), insecure: { type: 'boolean' } } as Record<string, { type: 'string' | 'boolean' }>,
   });
   const configPath = (values.config as string | undefined) ?? env.STRATA_CONFIG ?? null;
   const file = configPath ? fileConfig(configPath) : {};
@@ -80,17 +106,37 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (broker !== 'embedded' && broker !== 'kafka') throw new ConfigError(`--broker must be embedded or kafka, got ${broker}`);
   const kafkaBrokers = pick('kafka-brokers').split(',').map((s) => s.trim()).filter(Boolean);
   if (broker === 'kafka' && kafkaBrokers.length === 0) throw new ConfigError('--broker kafka needs --kafka-brokers (or KAFKA_BROKERS): a comma-separated host:port list');
+  const role = pick('role');
+  if (!isRole(role)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}, got ${role}`);
+  // The embedded log belongs to one process, so there is nobody to split the work with.
+  if (role !== 'all' && broker !== 'kafka') throw new ConfigError(`--role ${role} needs --broker kafka: with the embedded log one process does everything (--role all)`);
   return {
     command: positionals[0] ?? 'start',
     port,
     host: pick('host'),
     dataDir: pick('data-dir'),
     broker,
+    role,
     kafkaBrokers,
     topicPrefix: pick('topic-prefix'),
     kafka: kafkaClientConfig(pick),
     logLevel: pick('log-level'),
     configFile: configPath,
+    hardening: hardeningConfig(pick, values.insecure === true || ['true', '1'].includes(env.STRATA_INSECURE ?? '')),
+  };
+}
+
+function hardeningConfig(pick: (name: OptionName) => string, insecure: boolean): HardeningConfig {
+  const progressEvery = Number(pick('progress-every'));
+  if (!Number.isSafeInteger(progressEvery) || progressEvery < 1) throw new ConfigError(`--progress-every must be a positive integer, got ${pick('progress-every')}`);
+  const orNull = (v: string): string | null => (v === '' ? null : v);
+  return {
+    tokensFile: orNull(pick('tokens-file')),
+    insecure,
+    corsOrigins: pick('cors-origin').split(',').map((s) => s.trim()).filter(Boolean),
+    limitsFile: orNull(pick('limits-file')),
+    rebuildGraph: orNull(pick('graph')),
+    progressEvery,
   };
 }
 

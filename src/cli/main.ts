@@ -7,6 +7,7 @@ import { createMetrics, materializerHooks } from '../api/metrics.js';
 import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import { openStrata } from '../strata.js';
 import { ConfigError, kafkaAdapterOptions, loadConfig, type StrataConfig } from './config.js';
+import { roleDuties } from './roles.js';
 
 const USAGE = `usage: strata <command> [options]
 
@@ -18,6 +19,7 @@ options (flag / environment):
   --host H             STRATA_HOST           bind address (default 127.0.0.1)
   --data-dir D         STRATA_DATA_DIR       log and state directory (default ./data)
   --broker B           STRATA_BROKER         embedded | kafka (default embedded)
+  --role R             STRATA_ROLE           all | api | materializer (default all; others need kafka)
   --kafka-brokers L    KAFKA_BROKERS         comma-separated host:port list
   --topic-prefix P     STRATA_TOPIC_PREFIX   Kafka topic prefix (default strata)
   --kafka-client-id C  KAFKA_CLIENT_ID       Kafka client id (default strata)
@@ -38,8 +40,11 @@ async function start(config: StrataConfig): Promise<void> {
   const logger = makeLogger(config.logLevel);
   const metrics = createMetrics();
   const started = Date.now();
+  const duties = roleDuties(config.role);
   const db = await openStrata({
     dataDir: config.dataDir,
+    // Only roles that own derived topics produce them: with two producers every change would go out twice.
+    ...(duties.derivedTopics ? {} : { changes: false }),
     broker: config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : undefined,
     logger,
     hooks: {
@@ -52,9 +57,9 @@ async function start(config: StrataConfig): Promise<void> {
       },
     },
   });
-  const app = await buildApp({ db, logger, metrics });
+  const app = await buildApp({ db, logger, metrics, routes: duties.publicApi ? 'all' : 'operations' });
   await app.listen({ port: config.port, host: config.host });
-  logger.info({ dataDir: config.dataDir, broker: config.broker, startupMs: Date.now() - started }, `strata listening on http://${config.host}:${config.port}`);
+  logger.info({ dataDir: config.dataDir, broker: config.broker, role: config.role, startupMs: Date.now() - started }, `strata listening on http://${config.host}:${config.port}`);
   if (config.host === '127.0.0.1' || config.host === 'localhost') logger.info('dev mode: no access control, bound to loopback only');
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

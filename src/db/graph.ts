@@ -13,6 +13,11 @@ import type { StoredVersion } from '../store/records.js';
 import { Store } from '../store/rocks.js';
 import { OffsetWaiters } from './waiters.js';
 
+/** Where a graph's RocksDB state lives; `strata rebuild` swaps a fresh one into this place. */
+export function stateDir(dataDir: string, graph: string): string {
+  return join(dataDir, 'state', graph);
+}
+
 export class GraphHandle {
   readonly reader: GraphReader;
   /** Offset the log held when the graph was opened: ready once materialized up to it. */
@@ -31,11 +36,21 @@ export class GraphHandle {
   }
 
   static async open(name: string, dataDir: string, log: BrokerAdapter, limits: Limits, hooks: MaterializerHooks): Promise<GraphHandle> {
-    const store = await Store.open(join(dataDir, 'state', name));
+    const store = await Store.open(stateDir(dataDir, name));
     const materializer = new Materializer(name, log, store, limits, hooks);
     const handle = new GraphHandle(name, materializer, store);
     handle.readyTarget = (await log.endOffset(name)) - 1;
-    await materializer.start();
+    try {
+      await materializer.start();
+      // State ahead of the log means the log lost records the fold had seen (a disk fault, a restored
+      // old log): new appends would reuse those offsets and be skipped. Only a rebuild is safe.
+      if (materializer.durable.offset > handle.readyTarget) {
+        throw new Error(`graph ${name}: the state is materialized up to offset ${materializer.durable.offset} but the log ends at ${handle.readyTarget}; the log lost records: run \`strata rebuild\``);
+      }
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
     return handle;
   }
 

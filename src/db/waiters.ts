@@ -3,9 +3,16 @@
 
 import type { TxReport } from '../core/types.js';
 
+/**
+ * What wakes a waiter: the first report at or past its offset, 'passed' when the log was read past its
+ * offset without a report to hand over (an offset gap such as a Kafka transaction marker), or null when
+ * it timed out.
+ */
+export type WaitResult = TxReport | 'passed' | null;
+
 interface Waiter {
   offset: number;
-  resolve(report: TxReport | null): void;
+  resolve(result: WaitResult): void;
   timer: NodeJS.Timeout;
   done: boolean;
 }
@@ -13,8 +20,8 @@ interface Waiter {
 export class OffsetWaiters {
   private queue: Waiter[] = [];
 
-  /** Resolves with the first report at or past `offset`, or null after `timeoutMs`. */
-  wait(offset: number, timeoutMs: number): Promise<TxReport | null> {
+  /** Resolves with the first report at or past `offset`, 'passed', or null after `timeoutMs`. */
+  wait(offset: number, timeoutMs: number): Promise<WaitResult> {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         offset,
@@ -37,8 +44,17 @@ export class OffsetWaiters {
   }
 
   reached(report: TxReport): void {
+    this.release(report.offset, report);
+  }
+
+  /** Every offset up to `offset` is materialized, though no report is at hand (offset gaps). */
+  passed(offset: number): void {
+    this.release(offset, 'passed');
+  }
+
+  private release(offset: number, result: TxReport | 'passed'): void {
     let n = 0;
-    while (n < this.queue.length && this.queue[n].offset <= report.offset) n++;
+    while (n < this.queue.length && this.queue[n].offset <= offset) n++;
     if (n === 0) return;
     const woken = this.queue.slice(0, n);
     this.queue = this.queue.slice(n);
@@ -46,7 +62,7 @@ export class OffsetWaiters {
       if (w.done) continue;
       w.done = true;
       clearTimeout(w.timer);
-      w.resolve(report);
+      w.resolve(result);
     }
   }
 }

@@ -15,13 +15,15 @@ import type { SliceReads } from '../slice.js';
 
 export interface EvaluateOptions {
   budget: Budget;
+  /** Live entities in the graph, when known: sizes the choice between per-node and bulk adjacency reads. */
+  liveEntities?: number;
   /** Candidate values per seeded variable (the plan must have been made with these as seeds). */
   seeds?: ReadonlyMap<string, readonly Value[]>;
 }
 
 /** The distinct solutions of a plan's `where` over a slice. */
 export async function evaluate(plan: Plan, reads: SliceReads, options: EvaluateOptions): Promise<Relation> {
-  const slice = new CachedSlice(reads, options.budget);
+  const slice = new CachedSlice(reads, options.budget, options.liveEntities);
   return runSteps(plan.steps, seededRelation(plan, options.seeds), slice);
 }
 

@@ -18,15 +18,16 @@ export interface ReachSpec {
 const SIDES: Record<ReachClause['direction'], readonly Side[]> = { out: ['out'], in: ['in'], both: ['out', 'in'] };
 const REVERSED: Record<ReachClause['direction'], readonly Side[]> = { out: ['in'], in: ['out'], both: ['out', 'in'] };
 
+/** Searches run at once: each waits on its own level's reads, so running several keeps RocksDB busy. */
+const PARALLEL_SEARCHES = 16;
+
 /**
- * Nodes whose shortest distance from `start` over `edgeType` edges lies in [minDepth, maxDepth], with
- * that distance. `start` itself is found at 0 when minDepth is 0, else only through a cycle. A `start`
- * that is not a live node reaches nothing.
+ * Nodes whose shortest distance from `start` (a live node) over `edgeType` edges lies in
+ * [minDepth, maxDepth], with that distance. `start` itself is found at 0 when minDepth is 0, else only
+ * through a cycle.
  */
 export async function reachFrom(slice: CachedSlice, start: string, spec: ReachSpec): Promise<Map<string, number>> {
-  await slice.loadEntities([start]);
   const found = new Map<string, number>();
-  if (slice.entityNow(start)?.kind !== 'node') return found;
   const expanded = new Set([start]);
   let frontier = [start];
   for (let depth = 1; depth <= spec.maxDepth && frontier.length > 0; depth++) {
@@ -54,16 +55,38 @@ export async function reachFrom(slice: CachedSlice, start: string, spec: ReachSp
   return found;
 }
 
+/** Searches from every source (a few at a time); sources that are not live nodes reach nothing. */
+async function reachAll(slice: CachedSlice, sources: string[], spec: ReachSpec): Promise<Map<string, Map<string, number>>> {
+  const reached = new Map<string, Map<string, number>>();
+  for (let i = 0; i < sources.length; i += PARALLEL_SEARCHES) {
+    const chunk = sources.slice(i, i + PARALLEL_SEARCHES);
+    const results = await Promise.all(chunk.map((s) => reachFrom(slice, s, spec)));
+    chunk.forEach((s, k) => reached.set(s, results[k]!));
+  }
+  return reached;
+}
+
 /** Possible sources when neither end is bound: every node with an edge of the type on the walked side. */
 async function allSources(slice: CachedSlice, c: ReachClause): Promise<string[]> {
-  if (c.minDepth === 0) return (await slice.allEntities()).map((e) => e.id); // every node reaches itself
+  const edges = await slice.allEdges();
+  if (c.minDepth === 0) {
+    // Every live node reaches itself; the type index lists edges too, so drop those.
+    const edgeIds = new Set(edges.map((e) => e.id));
+    return (await slice.allEntities()).filter((e) => !edgeIds.has(e.id)).map((e) => e.id);
+  }
   const sources = new Set<string>();
-  for (const e of await slice.allEdges()) {
+  for (const e of edges) {
     if (e.type !== c.edgeType) continue;
     if (c.direction !== 'in') sources.add(e.from);
     if (c.direction !== 'out') sources.add(e.to);
   }
   return [...sources];
+}
+
+/** Bound anchors that are live nodes: anything else reaches nothing. */
+async function liveNodes(slice: CachedSlice, ids: string[]): Promise<string[]> {
+  await slice.loadEntities(ids);
+  return ids.filter((id) => slice.entityNow(id)?.kind === 'node');
 }
 
 function constantOf(t: ReachClause['from']): Value | null {
@@ -79,9 +102,14 @@ export async function evalReach(step: Step, rel: Relation, slice: CachedSlice): 
   const anchor = backward ? c.to : c.from;
   const anchorAt = anchor.t === 'var' ? rel.vars.indexOf(anchor.name) : -1;
   const anchorOf = (row: Value[]): string | null => (anchor.t === 'const' ? idOf(anchor.value) : anchorAt >= 0 ? idOf(row[anchorAt]!) : null);
-  const sources = step.access === 'reachAll' ? await allSources(slice, c) : [...new Set(rel.rows.map(anchorOf).filter((s): s is string => s !== null))];
-  const reached = new Map<string, Map<string, number>>();
-  for (const source of sources) reached.set(source, await reachFrom(slice, source, spec));
+  let sources: string[];
+  if (step.access === 'reachAll') {
+    sources = await allSources(slice, c);
+    await slice.loadAllAdjacency(); // a search from every source reads most of the index anyway
+  } else {
+    sources = await liveNodes(slice, [...new Set(rel.rows.map(anchorOf).filter((s): s is string => s !== null))]);
+  }
+  const reached = await reachAll(slice, sources, spec);
   for (const row of rel.rows) {
     const anchored = anchorOf(row);
     for (const source of anchored === null ? sources : [anchored]) {

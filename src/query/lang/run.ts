@@ -20,10 +20,14 @@ export interface PreparedQuery {
   plan: Plan;
 }
 
-/** Parses and plans a query body: every malformed query fails here, with its JSON pointer. */
-export function prepareQuery(body: unknown, limits: Limits): PreparedQuery {
+/**
+ * Parses and plans a query body: every malformed query fails here, with its JSON pointer. `seedVars`
+ * are variables the caller will bind to candidate values at run time (RunOptions.seeds) — e.g. a view
+ * re-evaluating its query only for the ids a transaction touched; the planner treats them as bound.
+ */
+export function prepareQuery(body: unknown, limits: Limits, seedVars: string[] = []): PreparedQuery {
   const query = parseQuery(body, limits);
-  return { query, plan: planQuery(query) };
+  return { query, plan: planQuery(query, seedVars) };
 }
 
 /** The basis options of a query: `at`/`asOf` come from the body or the query string, not both. */
@@ -41,6 +45,8 @@ export function queryReadOptions(q: ParsedQuery, options: ReadOptions): ReadOpti
 export interface GraphSlices {
   reader: GraphReader;
   schemaAt(basis: number): Schema;
+  /** The number of live entities (latest), a size hint for the evaluator; optional. */
+  liveEntities?(): number;
 }
 
 export interface RunOptions {
@@ -56,7 +62,11 @@ export async function runQuery(graph: GraphSlices, prepared: PreparedQuery, basi
   const budget = new Budget(query.timeoutMs ?? limits.queryTimeMsMax, limits.queryBindingsMax, options.now);
   const base = new StoreSlice(graph.reader, basis, graph.schemaAt(basis));
   const slice: SliceReads = query.with === null ? base : await speculativeSlice(graph.reader, base, query.with);
-  const solutions = await evaluate(plan, slice, { budget, ...(options.seeds ? { seeds: options.seeds } : {}) });
+  const solutions = await evaluate(plan, slice, {
+    budget,
+    ...(graph.liveEntities ? { liveEntities: graph.liveEntities() } : {}),
+    ...(options.seeds ? { seeds: options.seeds } : {}),
+  });
   const answer = finish(query, solutions, limits.queryRowsMax);
   return {
     basis,
