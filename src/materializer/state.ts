@@ -1,19 +1,11 @@
 // The state the fold reads and produces: entity states, the schema, and the read-only input the
 // materializer prefetches before folding a tx (the fold itself never awaits).
 
-import type { AttrDefinition, TypeDefinition, Value } from '../core/types.js';
+import type { AttrDefinition, TypeDefinition } from '../core/types.js';
+import type { StoredEntity } from '../store/records.js';
 
-export interface EntityState {
-  id: string;
-  kind: 'node' | 'edge';
-  type: string;
-  from?: string;
-  to?: string;
-  createdAt: number;
-  terminatedAt: number | null;
-  /** Values per attribute, sorted; a cardinality-one attribute holds exactly one. Never empty arrays. */
-  attrs: Map<string, Value[]>;
-}
+/** The fold works on exactly what an entity version stores. */
+export type EntityState = StoredEntity;
 
 export interface Schema {
   attrs: Map<string, AttrDefinition>;

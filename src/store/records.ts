@@ -3,6 +3,7 @@
 
 import type { AttrDefinition, Change, TypeDefinition, Value } from '../core/types.js';
 
+/** An entity's full state after a tx: what a version holds and what the fold works on. */
 export interface StoredEntity {
   id: string;
   kind: 'node' | 'edge';
@@ -11,6 +12,7 @@ export interface StoredEntity {
   to?: string;
   createdAt: number;
   terminatedAt: number | null;
+  /** Values per attribute, sorted; a cardinality-one attribute holds exactly one; never an empty array. */
   attrs: Map<string, Value[]>;
 }
 
