@@ -120,7 +120,8 @@ class Strata implements StrataDb {
     return {
       name: graph,
       latestOffset: (await this.log.endOffset(graph)) - 1,
-      materializedOffset: m.offset,
+      // Past trailing transaction markers (Kafka), so that lag reads 0 once nothing readable is left.
+      materializedOffset: h.materializedThrough,
       materializedTime: m.offset < 0 ? null : new Date(m.timeMs).toISOString(),
       counts: { transactions: m.txs, committed: m.committed, aborted: m.aborted, liveEntities: m.live },
       storageBytes: await h.store.approximateSize(),
@@ -184,6 +185,11 @@ class Strata implements StrataDb {
 
   async entity(graph: string, id: string, basis: number): Promise<EntityView | null> {
     return this.handle(graph).reader.entity(id, basis);
+  }
+
+  latestAttrs(graph: string, id: string): Readonly<Record<string, unknown>> | null | undefined {
+    const h = this.handle(graph);
+    return h.reader.attrsCached(id, h.durableOffset);
   }
 
   async listEntities(graph: string, query: ListQuery, basis: number): Promise<{ items: EntityView[]; nextAfterId: string | null }> {

@@ -10,6 +10,7 @@ import type { ApiContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { createMetrics, type StrataMetrics } from './metrics.js';
+import { installSecurity, type SecurityOptions } from './auth.js';
 import { checksumRoutes } from './routes/checksum.js';
 import { diffRoutes } from './routes/diff.js';
 import { entityRoutes } from './routes/entities.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   metrics?: StrataMetrics;
   /** 'operations': only /healthz, /readyz, /metrics and /docs (the materializer role); default 'all'. */
   routes?: 'all' | 'operations';
+  /** Tokens, rate limits and CORS (api/auth.ts); absent or without tokens: dev mode, no access control. */
+  security?: SecurityOptions;
 }
 
 /** Percent-encoding makes a path segment up to 12 chars per id char (4 UTF-8 bytes × "%XX"). */
@@ -64,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: { title: 'Strata', version: 'v1', description: 'Temporal graph event-stream platform: publish, read as of any offset, diff, subscribe.' },
     },
   });
+  await installSecurity(app, deps.security);
   const ctx: ApiContext = { db: deps.db, limits, metrics };
   await app.register(opsRoutes, ctx);
   if (deps.routes === 'operations') return app;

@@ -70,8 +70,12 @@ const OPTIONS = {
 
 type OptionName = keyof typeof OPTIONS;
 
-/** Every environment variable the configuration reads (deploy files are checked against it). */
-export const CONFIG_ENV_NAMES: readonly string[] = Object.values(OPTIONS).map((o) => o.env);
+/**
+ * Every environment variable the configuration reads (deploy files are checked against it): the options'
+ * own, plus STRATA_INSECURE (a flag, read in loadConfig) and STRATA_TOKENS (read in hardening.ts).
+ * STRATA_LIMIT_<NAME> variables are a family of their own (hardening.ts: limitEnvName).
+ */
+export const CONFIG_ENV_NAMES: readonly string[] = [...new Set([...Object.values(OPTIONS).map((o) => o.env), 'STRATA_INSECURE', 'STRATA_TOKENS'])];
 
 export class ConfigError extends Error {}
 

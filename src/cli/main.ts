@@ -7,12 +7,15 @@ import { createMetrics, materializerHooks } from '../api/metrics.js';
 import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import { openStrata } from '../strata.js';
 import { ConfigError, kafkaAdapterOptions, loadConfig, type StrataConfig } from './config.js';
+import { exposureMessage, prepareHardening } from './hardening.js';
+import { rebuildCommand } from './rebuild.js';
 import { roleDuties } from './roles.js';
 
 const USAGE = `usage: strata <command> [options]
 
 commands:
   start      run the platform (default)
+  rebuild    recompute RocksDB state from the log (server stopped; --graph G for one graph)
 
 options (flag / environment):
   --port N             STRATA_PORT           HTTP port (default 8080)
@@ -29,6 +32,12 @@ options (flag / environment):
                             KAFKA_SASL_PASSWORD   SASL password (use the variable, not the flag)
   --log-level L        STRATA_LOG_LEVEL      pino level (default info)
   --config F           STRATA_CONFIG         JSON config file (flags > env > file)
+  --tokens-file F      STRATA_TOKENS_FILE    bearer tokens (JSON; docs/security.md); or the JSON itself in STRATA_TOKENS
+  --insecure           STRATA_INSECURE       allow a non-loopback --host without tokens
+  --cors-origin L      STRATA_CORS_ORIGIN    comma-separated origins allowed by CORS (default: CORS off)
+  --limits-file F      STRATA_LIMITS_FILE    JSON object of limits; each also STRATA_LIMIT_<NAME> (docs/limits.md)
+  --graph G            STRATA_REBUILD_GRAPH  rebuild: only this graph
+  --progress-every N   STRATA_PROGRESS_EVERY rebuild: a progress line every N records (default 10000)
 `;
 
 function makeLogger(level: string): Logger {
@@ -41,8 +50,10 @@ async function start(config: StrataConfig): Promise<void> {
   const metrics = createMetrics();
   const started = Date.now();
   const duties = roleDuties(config.role);
+  const hardening = prepareHardening(config, process.env);
   const db = await openStrata({
     dataDir: config.dataDir,
+    limits: hardening.limits,
     // Only roles that own derived topics produce them: with two producers every change would go out twice.
     ...(duties.derivedTopics ? {} : { changes: false }),
     broker: config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : undefined,
@@ -57,10 +68,11 @@ async function start(config: StrataConfig): Promise<void> {
       },
     },
   });
-  const app = await buildApp({ db, logger, metrics, routes: duties.publicApi ? 'all' : 'operations' });
+  const app = await buildApp({ db, logger, metrics, limits: hardening.limits, security: hardening.security, routes: duties.publicApi ? 'all' : 'operations' });
   await app.listen({ port: config.port, host: config.host });
   logger.info({ dataDir: config.dataDir, broker: config.broker, role: config.role, startupMs: Date.now() - started }, `strata listening on http://${config.host}:${config.port}`);
-  if (config.host === '127.0.0.1' || config.host === 'localhost') logger.info('dev mode: no access control, bound to loopback only');
+  const exposed = exposureMessage(hardening, config.host);
+  logger[exposed.level]({ exposure: hardening.exposure }, exposed.message);
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -85,6 +97,8 @@ async function main(): Promise<void> {
   switch (config.command) {
     case 'start':
       return start(config);
+    case 'rebuild':
+      return rebuildCommand(config, makeLogger(config.logLevel));
     case 'help':
       process.stdout.write(USAGE);
       return;

@@ -4,11 +4,16 @@
 
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { EmbeddedLogAdapter } from '../broker-adapters/embedded.js';
+import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import type { BrokerAdapter } from '../broker-adapters/types.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from '../core/limits.js';
 import { stateDir } from '../db/graph.js';
 import { Materializer } from '../materializer/materializer.js';
 import { Store } from '../store/rocks.js';
+import { ConfigError, kafkaAdapterOptions, type StrataConfig } from './config.js';
+import { loadLimits } from './hardening.js';
 
 /** The subset of pino the rebuild logs through. */
 export interface RebuildLogger {
@@ -77,7 +82,8 @@ async function foldInto(path: string, graph: string, options: RebuildOptions): P
   const started = Date.now();
   try {
     for (let from = 0; from < end; ) {
-      const batch = await options.log.read(graph, from, Math.min(READ_RECORDS, end - from));
+      // Reads no more than one progress interval, so a progress line comes every `every` records.
+      const batch = await options.log.read(graph, from, Math.min(READ_RECORDS, every, end - from));
       if (batch.length === 0) break; // the log ends early (retention or a gap at its end)
       await materializer.processBatch(batch);
       records += batch.length;
@@ -128,4 +134,24 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult[]>
   const results: RebuildResult[] = [];
   for (const graph of graphs) results.push(await rebuildGraph(graph, options));
   return results;
+}
+
+/** `strata rebuild`: opens the configured log (taking its lock, so a running server makes this fail). */
+export async function rebuildCommand(config: StrataConfig, logger: Logger): Promise<void> {
+  const limits = loadLimits(config.hardening.limitsFile, process.env);
+  const log: BrokerAdapter =
+    config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : new EmbeddedLogAdapter({ dir: join(config.dataDir, 'log'), logger });
+  try {
+    await log.open();
+  } catch (err) {
+    // Typically the lock of a running server: an operating error, reported without a stack.
+    throw new ConfigError(`cannot rebuild: ${(err as Error).message}`);
+  }
+  try {
+    const graph = config.hardening.rebuildGraph;
+    const results = await rebuild({ dataDir: config.dataDir, log, limits, logger, progressEvery: config.hardening.progressEvery, ...(graph === null ? {} : { graphs: [graph] }) });
+    if (results.length === 0) logger.info({ dataDir: config.dataDir }, 'nothing to rebuild: the log holds no graph');
+  } finally {
+    await log.close();
+  }
 }

@@ -53,6 +53,10 @@ export interface Limits {
   graphsMax: number;
   /** Entity states kept hot in memory per graph. */
   entityCacheEntriesMax: number;
+  /** Requests per window per token (per address before authentication); only with tokens configured. */
+  rateLimitRequestsMax: number;
+  /** The rate limit's window (ms). */
+  rateLimitWindowMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -82,6 +86,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   historyChangesMax: 100_000,
   graphsMax: 1_000,
   entityCacheEntriesMax: 100_000,
+  rateLimitRequestsMax: 120_000,
+  rateLimitWindowMs: 60_000,
 });
 
 export const GRAPH_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;

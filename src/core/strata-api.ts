@@ -143,6 +143,13 @@ export interface StrataDb {
    */
   resolveBasis(graph: string, options: ReadOptions): Promise<number>;
   entity(graph: string, id: string, basis: number): Promise<EntityView | null>;
+  /**
+   * In-process fast path: the attributes of an entity at the latest materialized offset, synchronously,
+   * when the hot read cache holds its latest version (null = absent there); undefined when it does not,
+   * and then `entity()` answers. No worker hop, no promise: the embedded read of the latest slice.
+   * The object is frozen and shared between callers until the entity or the schema changes.
+   */
+  latestAttrs(graph: string, id: string): Readonly<Record<string, unknown>> | null | undefined;
   listEntities(graph: string, query: ListQuery, basis: number): Promise<{ items: EntityView[]; nextAfterId: string | null }>;
   /** Null when the id was never created (at any offset ≤ basis). */
   history(graph: string, id: string, basis: number): Promise<HistoryEntry[] | null>;

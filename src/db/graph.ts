@@ -68,7 +68,7 @@ export class GraphHandle {
    * reported reading past offsets that hold no record (Kafka transaction markers, which may end a log
    * for good, so that `durableOffset` alone would never reach the ready target).
    */
-  private get materializedThrough(): number {
+  get materializedThrough(): number {
     return Math.max(this.durableOffset, this.materializer.caughtUpEnd - 1);
   }
 

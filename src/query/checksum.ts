@@ -94,22 +94,21 @@ function groupId(key: Buffer): Buffer {
   return key.subarray(1, key.indexOf(0, 1));
 }
 
-/** Walks one key family page by page, grouped by the leading id. */
+/** Walks one key family page by page, grouped by the leading id; awaits only to load the next page. */
 class GroupCursor {
   private page: KeyValue[] = [];
   private pos = 0;
   private next: Buffer | null;
   private readonly end: Buffer;
 
-  constructor(private readonly store: Store, tag: string) {
+  constructor(private readonly store: Store, tag: string, private readonly keysOnly: boolean) {
     this.next = Buffer.from(tag, 'latin1');
     this.end = K.prefixEnd(this.next);
   }
 
-  private async fill(): Promise<boolean> {
-    if (this.pos < this.page.length) return true;
+  private async load(): Promise<boolean> {
     if (this.next === null) return false;
-    this.page = await this.store.range(this.next, this.end, { limit: PAGE_ENTRIES });
+    this.page = await this.store.range(this.next, this.end, { limit: PAGE_ENTRIES, keysOnly: this.keysOnly });
     this.pos = 0;
     const last = this.page[this.page.length - 1];
     this.next = this.page.length < PAGE_ENTRIES || last === undefined ? null : Buffer.concat([last.key, ZERO]);
@@ -117,27 +116,31 @@ class GroupCursor {
   }
 
   async peek(): Promise<Buffer | null> {
-    return (await this.fill()) ? groupId(this.page[this.pos]!.key) : null;
+    if (this.pos >= this.page.length && !(await this.load())) return null;
+    return groupId(this.page[this.pos]!.key);
   }
 
   /** Consumes the entries of group `id` (if it is next), in key order. */
   async take(id: Buffer, visit: (kv: KeyValue) => void): Promise<void> {
-    while (await this.fill()) {
-      const kv = this.page[this.pos]!;
-      if (!groupId(kv.key).equals(id)) return;
-      visit(kv);
-      this.pos++;
+    for (;;) {
+      while (this.pos < this.page.length) {
+        const kv = this.page[this.pos]!;
+        if (!groupId(kv.key).equals(id)) return;
+        visit(kv);
+        this.pos++;
+      }
+      if (!(await this.load())) return;
     }
   }
 }
 
-/** The newest version at or before the basis; versions sort newest first, older ones are not decoded. */
-async function versionAt(cursor: GroupCursor, id: Buffer, basis: number): Promise<StoredEntity | null> {
-  let found: KeyValue | null = null;
+/** The key of the newest version at or before the basis (versions sort newest first), or null. */
+async function versionKeyAt(cursor: GroupCursor, id: Buffer, basis: number): Promise<Buffer | null> {
+  let found: Buffer | null = null;
   await cursor.take(id, (kv) => {
-    if (found === null && K.readDesc64(kv.key, kv.key.length - 8) <= basis) found = kv;
+    if (found === null && K.readDesc64(kv.key, kv.key.length - 8) <= basis) found = kv.key;
   });
-  return found === null ? null : decodeVersion(id.toString('utf8'), (found as KeyValue).value).entity;
+  return found;
 }
 
 async function edgesAt(cursor: GroupCursor, id: Buffer, basis: number): Promise<Adjacent[]> {
@@ -156,33 +159,65 @@ function smallest(ids: (Buffer | null)[]): Buffer | null {
   return min;
 }
 
+/** One id of the merge: where its version is, and its live edges. */
+interface Pending {
+  id: Buffer;
+  versionKey: Buffer | null;
+  out: Adjacent[];
+  inn: Adjacent[];
+}
+
+/** Ids per batched version read: one binding call fetches them all. */
+const VERSION_READ_BATCH = 256;
+
+/** Hashes the lines of a chunk of ids in order; versions come from one batched read. Returns live count. */
+async function hashChunk(store: Store, chunk: Pending[], schema: Schema, basis: number, hash: ReturnType<typeof createHash>): Promise<number> {
+  const withVersion = chunk.filter((p) => p.versionKey !== null);
+  const values = await store.getMany(withVersion.map((p) => p.versionKey!));
+  const stored = new Map<Pending, StoredEntity>();
+  withVersion.forEach((p, i) => {
+    const buf = values[i];
+    if (buf) stored.set(p, decodeVersion(p.id.toString('utf8'), buf).entity);
+  });
+  let live = 0;
+  for (const p of chunk) {
+    const entity = stored.get(p);
+    if (entity !== undefined && liveAt(entity, basis)) {
+      hash.update(`${entityLine(entity, p.out, p.inn, schema)}\n`);
+      live++;
+    } else if (p.out.length + p.inn.length > 0) {
+      // Live edges at an absent node: an index inconsistency, which must show in the checksum.
+      hash.update(`${canonicalJson({ id: p.id.toString('utf8'), orphanEdges: { out: p.out.map((a) => a.id), in: p.inn.map((a) => a.id) } })}\n`);
+    }
+  }
+  return live;
+}
+
 /**
  * The checksum of the slice as of `basis` (-1 = the empty slice), from the store's indexes.
- * `schema` must be the schema in force at the basis. Cost: one pass over the entity versions and edge
- * lifetimes ever written, O(page) memory.
+ * `schema` must be the schema in force at the basis. Cost: one pass over the keys of every entity
+ * version and edge lifetime ever written, plus one batched read per 256 ids; O(page) memory.
  */
 export async function sliceChecksum(store: Store, schema: Schema, basis: number): Promise<SliceChecksum> {
   const hash = createHash('sha256');
   hash.update(`${schemaLine(schema)}\n`);
   let entities = 0;
   if (basis >= 0) {
-    const versions = new GroupCursor(store, 'e');
-    const outs = new GroupCursor(store, 'o');
-    const ins = new GroupCursor(store, 'i');
+    const versions = new GroupCursor(store, 'e', true);
+    const outs = new GroupCursor(store, 'o', false);
+    const ins = new GroupCursor(store, 'i', false);
+    let chunk: Pending[] = [];
     for (;;) {
-      const id = smallest(await Promise.all([versions.peek(), outs.peek(), ins.peek()]));
+      const id = smallest([await versions.peek(), await outs.peek(), await ins.peek()]);
       if (id === null) break;
-      const entity = await versionAt(versions, id, basis);
-      const [out, inn] = [await edgesAt(outs, id, basis), await edgesAt(ins, id, basis)];
-      const live = entity !== null && liveAt(entity, basis);
-      if (live) {
-        hash.update(`${entityLine(entity, out, inn, schema)}\n`);
-        entities++;
-      } else if (out.length + inn.length > 0) {
-        // Live edges at an absent node: an index inconsistency, which must show in the checksum.
-        hash.update(`${canonicalJson({ id: id.toString('utf8'), orphanEdges: { out: out.map((a) => a.id), in: inn.map((a) => a.id) } })}\n`);
+      const versionKey = await versionKeyAt(versions, id, basis);
+      chunk.push({ id, versionKey, out: await edgesAt(outs, id, basis), inn: await edgesAt(ins, id, basis) });
+      if (chunk.length >= VERSION_READ_BATCH) {
+        entities += await hashChunk(store, chunk, schema, basis, hash);
+        chunk = [];
       }
     }
+    entities += await hashChunk(store, chunk, schema, basis, hash);
   }
   return { basis, algorithm: CHECKSUM_ALGORITHM, checksum: hash.digest('hex'), entities };
 }

@@ -20,6 +20,10 @@ export interface CachedEntity {
   latest: StoredVersion | null;
   out: EdgeLifetime[] | null;
   in: EdgeLifetime[] | null;
+  /** Read since eviction last passed it: a second chance (CLOCK) instead of reordering on every hit. */
+  referenced?: boolean;
+  /** The latest version's attributes rendered once (frozen, shared), for the attribute definitions `defs`. */
+  rendered?: { defs: object; attrs: Readonly<Record<string, unknown>> };
 }
 
 /** How many recent flushes remember the ids they touched (to keep racing loads from caching stale data). */
@@ -44,10 +48,22 @@ export class EntityReadCache {
     this.entries.delete(id);
     this.entries.set(id, e);
     this.weight += EntityReadCache.weigh(e);
+    if (this.weight > this.weightMax) this.evict(id);
+  }
+
+  /**
+   * Drops entries from the oldest end until the weight fits; an entry read since it was last passed
+   * moves to the young end once instead (CLOCK), so hits cost a flag write, not a Map reordering.
+   */
+  private evict(keep: string): void {
+    let passes = this.entries.size;
     for (const [oldest, entry] of this.entries) {
-      if (this.weight <= this.weightMax || oldest === id) break;
+      if (this.weight <= this.weightMax || oldest === keep || passes-- <= 0) break;
       this.entries.delete(oldest);
-      this.weight -= EntityReadCache.weigh(entry);
+      if (entry.referenced) {
+        entry.referenced = false;
+        this.entries.set(oldest, entry);
+      } else this.weight -= EntityReadCache.weigh(entry);
     }
   }
 
@@ -56,13 +72,16 @@ export class EntityReadCache {
     return this.recent.some((f) => f.generation > generation && f.ids.has(id));
   }
 
-  async get(id: string): Promise<CachedEntity> {
+  /** The cached entry, refreshed as most recently used, or undefined on a miss (nothing is loaded). */
+  peek(id: string): CachedEntity | undefined {
     const hit = this.entries.get(id);
-    if (hit) {
-      this.entries.delete(id); // recency
-      this.entries.set(id, hit);
-      return hit;
-    }
+    if (hit) hit.referenced = true;
+    return hit;
+  }
+
+  async get(id: string): Promise<CachedEntity> {
+    const hit = this.peek(id);
+    if (hit) return hit;
     const started = this.generation;
     const prefix = K.entityPrefix(id);
     const [keys, current] = await Promise.all([this.store.scanPrefix(prefix, { keysOnly: true }), this.store.get(K.currentKey(id))]);
@@ -102,6 +121,7 @@ export class EntityReadCache {
       if (cached) {
         cached.versions.push(v.offset);
         cached.latest = v;
+        cached.rendered = undefined;
         this.insert(e.id, cached);
       } else if (e.createdAt === v.offset) {
         // A brand-new entity is fully known: no older versions, no edges yet.

@@ -7,7 +7,7 @@ import type { EntityView, HistoryEntry, NodeView } from '../core/strata-api.js';
 import type { AttrDefinition, TxReport, Value } from '../core/types.js';
 import * as K from '../store/keys.js';
 import { decodeLifetime, decodeVersion, liveAt, type StoredEntity, type StoredVersion } from '../store/records.js';
-import { EntityReadCache, type EdgeLifetime } from './read-cache.js';
+import { EntityReadCache, type CachedEntity, type EdgeLifetime } from './read-cache.js';
 import type { Store } from '../store/rocks.js';
 import type { Schema } from '../materializer/state.js';
 import { idAtKeyEnd } from '../materializer/prefetch.js';
@@ -31,12 +31,23 @@ function latestAtOrBefore(offsets: number[], basis: number): number | null {
 
 /** Renders stored values with the cardinality in force at the basis. */
 export function renderAttrs(attrs: Map<string, Value[]>, defs: Map<string, AttrDefinition>): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const attr of [...attrs.keys()].sort()) {
+  // A plain object keeps V8's fast properties (a null-prototype one is a slow dictionary); the one name
+  // that would reach the prototype is defined as an own property instead.
+  const out: Record<string, unknown> = {};
+  const names = [...attrs.keys()];
+  if (!isSorted(names)) names.sort();
+  for (const attr of names) {
     const values = attrs.get(attr)!;
-    out[attr] = defs.get(attr)?.cardinality === 'many' ? values.map(valueToJson) : valueToJson(values[0]);
+    const value = defs.get(attr)?.cardinality === 'many' ? values.map(valueToJson) : valueToJson(values[0]);
+    if (attr === '__proto__') Object.defineProperty(out, attr, { value, enumerable: true, writable: true, configurable: true });
+    else out[attr] = value;
   }
   return out;
+}
+
+function isSorted(names: string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (names[i - 1] > names[i]) return false;
+  return true;
 }
 
 /** Weight budget of the read cache (≈ versions + cached edges); see read-cache.ts. */
@@ -47,6 +58,31 @@ export class GraphReader {
 
   constructor(readonly store: Store, private readonly schemaAt: SchemaAt) {
     this.cache = new EntityReadCache(store, READ_CACHE_WEIGHT_MAX);
+  }
+
+  /** The attributes of an entity as of `basis` when the read cache alone can answer, else undefined. */
+  attrsCached(id: string, basis: number): Readonly<Record<string, unknown>> | null | undefined {
+    const entry = this.cachedLive(id, basis);
+    if (!entry) return entry;
+    // Rendered once per latest version and schema object (the schema at the head stays one object
+    // until the next tx), then shared: hot reads of the latest slice allocate nothing.
+    const defs = this.schemaAt(basis).attrs;
+    if (entry.rendered?.defs === defs) return entry.rendered.attrs;
+    const attrs = Object.freeze(renderAttrs(entry.latest!.entity.attrs, defs));
+    entry.rendered = { defs, attrs };
+    return attrs;
+  }
+
+  /** The cache entry whose latest version is the entity's version at `basis`, live there; null = absent. */
+  private cachedLive(id: string, basis: number): CachedEntity | null | undefined {
+    if (basis < 0) return null;
+    const entry = this.cache.peek(id);
+    if (entry === undefined) return undefined;
+    const offset = latestAtOrBefore(entry.versions, basis);
+    if (offset === null) return null;
+    if (entry.latest === null || entry.latest.offset !== offset) return undefined;
+    const e = entry.latest.entity;
+    return e.terminatedAt !== null && e.terminatedAt <= basis ? null : entry;
   }
 
   /** The stored state of an entity as of `basis` (terminated ones included), or null if not yet created. */
@@ -65,9 +101,31 @@ export class GraphReader {
   }
 
   async entity(id: string, basis: number): Promise<EntityView | null> {
+    const cached = this.entityCached(id, basis);
+    if (cached !== undefined) return cached;
     const e = await this.storedAt(id, basis);
     if (!e || (e.terminatedAt !== null && e.terminatedAt <= basis)) return null;
     return this.render(e, basis);
+  }
+
+  /**
+   * The entity as of `basis` when the read cache alone can answer (its version at the basis is the
+   * cached latest one, and a node's edge lifetimes are cached), else undefined. Synchronous: most
+   * reads, at latest and at past offsets of entities that changed since, end here without a promise
+   * chain or a worker hop.
+   */
+  entityCached(id: string, basis: number): EntityView | null | undefined {
+    const entry = this.cachedLive(id, basis);
+    if (!entry) return entry;
+    const e = entry.latest!.entity;
+    const attrs = renderAttrs(e.attrs, this.schemaAt(basis).attrs);
+    if (e.kind === 'edge') return { id: e.id, kind: 'edge', type: e.type, createdAt: e.createdAt, from: e.from!, to: e.to!, attrs };
+    if (entry.out === null || entry.in === null) return undefined;
+    const out: NodeView['out'] = [];
+    for (const l of entry.out) if (liveAt(l, basis)) out.push({ id: l.id, type: l.type, to: l.peer });
+    const inn: NodeView['in'] = [];
+    for (const l of entry.in) if (liveAt(l, basis)) inn.push({ id: l.id, type: l.type, from: l.peer });
+    return { id: e.id, kind: 'node', type: e.type, createdAt: e.createdAt, attrs, out, in: inn };
   }
 
   async render(e: StoredEntity, basis: number): Promise<EntityView> {

@@ -40,7 +40,7 @@ export interface SliceReads {
   allEdges(): Promise<EdgeRef[]>;
 }
 
-/** The entry following every key of the prefix family `tag`: the whole family is one bounded scan. */
+/** The one-byte prefix of a key family (keys.ts): a whole family is one bounded scan. */
 function family(tag: string): Buffer {
   return Buffer.from(tag, 'latin1');
 }
@@ -79,15 +79,9 @@ export class StoreSlice implements SliceReads {
   }
 
   async adjacency(node: string, direction: 'out' | 'in'): Promise<EdgeRef[]> {
-    const prefix = direction === 'out' ? K.outPrefix(node) : K.inPrefix(node);
-    const out: EdgeRef[] = [];
-    for (const { key, value } of await this.reader.store.scanPrefix(prefix)) {
-      const life = decodeLifetime(value);
-      if (!liveAt(life, this.basis)) continue;
-      const id = key.toString('utf8', prefix.length, key.length - 1);
-      out.push(direction === 'out' ? { id, type: life.type, from: node, to: life.peer! } : { id, type: life.type, from: life.peer!, to: node });
-    }
-    return out;
+    // Through the reader: its read cache answers repeated adjacency reads without an iterator.
+    const edges = await this.reader.adjacencyAt(node, direction, this.basis);
+    return edges.map((l) => (direction === 'out' ? { id: l.id, type: l.type, from: node, to: l.peer } : { id: l.id, type: l.type, from: l.peer, to: node }));
   }
 
   async allEntities(): Promise<TypedId[]> {

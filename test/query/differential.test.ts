@@ -19,7 +19,7 @@ function seeds(): number[] {
   if (env !== undefined && env.trim() !== '') return env.split(',').map((s) => Number(s.trim()));
   const random = Math.floor(Math.random() * 2 ** 31);
   console.log(`query differential: random seed ${random} (replay with STRATA_QUERY_SEEDS=${random})`);
-  return [11, 22, 33, random];
+  return [11, 22, 33, 44, 55, random];
 }
 
 

@@ -13,14 +13,19 @@ export class Budget {
   constructor(
     private readonly timeoutMs: number,
     private readonly bindingsMax: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly clock: () => number = () => performance.now(),
   ) {
-    this.deadline = now() + timeoutMs;
+    this.deadline = clock() + timeoutMs;
+  }
+
+  /** The injected clock (ms), for callers that weigh strategies by measured time. */
+  now(): number {
+    return this.clock();
   }
 
   /** Throws query_timeout once the deadline has passed. */
   check(): void {
-    if (this.now() > this.deadline) {
+    if (this.clock() > this.deadline) {
       throw new StrataError('query_timeout', `the query ran longer than ${this.timeoutMs} ms; narrow it (constants, types, fewer cross products) or raise timeoutMs within the limit`, { timeoutMs: this.timeoutMs });
     }
   }

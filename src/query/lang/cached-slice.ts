@@ -10,14 +10,14 @@ import type { Budget } from './budget.js';
 /** Reads in flight at once: each is a hop to RocksDB's worker thread, which pipelines them. */
 const READ_CONCURRENCY = 64;
 /**
- * Measured here: one iterator per node costs ~60 µs (pipelined), a scan ~4 µs per entry. Once the
- * per-node reads have cost what one scan of the whole out-adjacency index would (≈ live entities / 15
- * reads), the rest of the search reads it in one scan: never more than twice the better strategy.
+ * Measured here (bench/reachability.ts): a scan of the whole out-adjacency index costs ~8 µs per entry
+ * with decoding, and it holds at most one entry per live entity. Per-node reads cost ~70 µs each when
+ * they open an iterator, a few µs when the reader's cache holds the node. So the choice is made on
+ * measured time (ski rental): once per-node reads have taken as long as one scan would, the rest of
+ * the search reads the index in one scan — never much more than twice the better strategy, and a
+ * warm cache or a small depth-bounded search never pays for a scan.
  */
-const SCAN_ENTRIES_PER_NODE_READ = 15;
-const BULK_ADJACENCY_MIN = 64;
-/** Used when the size of the graph is not known. */
-const BULK_ADJACENCY_DEFAULT = 2048;
+const SCAN_MS_PER_ENTITY = 0.008;
 
 export type Side = 'out' | 'in';
 
@@ -27,13 +27,14 @@ export class CachedSlice {
   private bulkLoaded = false;
   private readonly lookups = new Map<string, Promise<unknown>>();
   private readonly pending = new Map<string, Promise<void>>();
-  private perNodeReads = 0;
+  private perNodeReadMs = 0;
   private bulk: Promise<void> | null = null;
-  private readonly bulkAfter: number;
+  /** Estimated time of one scan of the adjacency index; unknown graph size: never switch. */
+  private readonly scanEstimateMs: number;
 
   /** `liveEntities`: the graph's size, when known, to decide when one scan beats per-node reads. */
   constructor(readonly reads: SliceReads, readonly budget: Budget, liveEntities?: number) {
-    this.bulkAfter = liveEntities === undefined ? BULK_ADJACENCY_DEFAULT : Math.max(BULK_ADJACENCY_MIN, Math.ceil(liveEntities / SCAN_ENTRIES_PER_NODE_READ));
+    this.scanEstimateMs = liveEntities === undefined ? Infinity : liveEntities * SCAN_MS_PER_ENTITY;
   }
 
   get schema(): Schema {
@@ -82,14 +83,16 @@ export class CachedSlice {
     if (this.bulk !== null) return this.bulk;
     const missing: string[] = [];
     for (const node of new Set(nodes)) for (const side of sides) if (!this.adjacencyBySide[side].has(node)) missing.push(`${side}\u0000${node}`);
-    this.perNodeReads += missing.length;
-    if (this.perNodeReads > this.bulkAfter) return this.loadAllAdjacency();
+    if (missing.length === 0) return;
+    if (this.perNodeReadMs > this.scanEstimateMs) return this.loadAllAdjacency();
+    const started = this.budget.now();
     await this.batched(missing, async (key) => {
       const split = key.indexOf('\u0000');
       const side = key.slice(0, split) as Side;
       const node = key.slice(split + 1);
       this.adjacencyBySide[side].set(node, await this.reads.adjacency(node, side));
     });
+    this.perNodeReadMs += this.budget.now() - started;
   }
 
   /** Reads the whole adjacency index in one scan; later adjacency reads are answered from memory. */

@@ -17,6 +17,11 @@ const VARIABLE = /^\?[\p{L}_][\p{L}\p{N}_.-]*$/u;
 /** Characters of a variable name: names travel in every response as column names. */
 const VARIABLE_CHARS_MAX = 128;
 
+/** A well-formed variable name (the anonymous `?_` included). */
+export function isVariable(s: string): boolean {
+  return VARIABLE.test(s) && s.length <= VARIABLE_CHARS_MAX;
+}
+
 export function queryError(pointer: string, reason: string, extra: Record<string, unknown> = {}): StrataError {
   return new StrataError('invalid_query', `${pointer === '' ? 'query' : pointer}: ${reason}`, { pointer, reason, ...extra });
 }
@@ -40,7 +45,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 function variableTerm(raw: unknown, pointer: string): Term | null {
   if (typeof raw !== 'string' || !raw.startsWith('?')) return null;
   if (raw === '?_') return { t: 'any' };
-  if (!VARIABLE.test(raw) || raw.length > VARIABLE_CHARS_MAX) {
+  if (!isVariable(raw)) {
     throw queryError(pointer, `${JSON.stringify(raw)} is not a variable name: ?, then a letter or _, then letters, digits, _ . - (at most ${VARIABLE_CHARS_MAX} chars); write a literal string starting with ? as {"$value": "?…"}`);
   }
   return { t: 'var', name: raw };

@@ -6,12 +6,11 @@ import { StrataError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Op } from '../../core/types.js';
 import { AGGREGATES, type AggregateFn, type FindElem, type OrderKey, type ParsedQuery } from './ast.js';
-import { isPlainObject, own, parseClauses, pointerOf, queryError, type ParseContext } from './parse-clauses.js';
+import { isPlainObject, isVariable, own, parseClauses, pointerOf, queryError, type ParseContext } from './parse-clauses.js';
 
 export { queryError } from './parse-clauses.js';
 
 const QUERY_FIELDS = ['find', 'where', 'orderBy', 'limit', 'offset', 'at', 'asOf', 'with', 'timeoutMs', 'explain'] as const;
-const VARIABLE = /^\?[\p{L}_][\p{L}\p{N}_.-]*$/u;
 /** Characters of an aggregate's `as` alias: column names travel in every response. */
 const COLUMN_CHARS_MAX = 128;
 
@@ -65,7 +64,7 @@ function parseExplain(raw: unknown): boolean {
 }
 
 function parseFindVar(raw: unknown, pointer: string): string {
-  if (typeof raw !== 'string' || !VARIABLE.test(raw)) throw queryError(pointer, 'must be a variable such as "?name"');
+  if (typeof raw !== 'string' || !isVariable(raw)) throw queryError(pointer, 'must be a variable such as "?name"');
   if (raw === '?_') throw queryError(pointer, 'the anonymous variable ?_ binds nothing and cannot be found');
   return raw;
 }
@@ -132,8 +131,4 @@ function parseWith(raw: unknown, limits: Limits): Op[] | null {
     const pointer = typeof op === 'number' ? pointerOf(`/with/${op}`, typeof field === 'string' && field !== 'op' ? field : '') : '/with';
     throw queryError(pointer.replace(/\/$/, ''), err.message.replace(/^op \d+: /, ''), { cause: err.code });
   }
-}
-
-export function isVariableName(s: string): boolean {
-  return VARIABLE.test(s);
 }

@@ -141,33 +141,33 @@ function candidates(list: Clause[], bound0: Set<string>): Candidate[] {
  */
 const branchPlans = new WeakMap<Clause, Map<string, Step[][]>>();
 
-function planBranches(c: Clause & { kind: 'or' }, bound: Set<string>, depth: number): Step[][] {
+function planBranches(c: Clause & { kind: 'or' }, bound: Set<string>): Step[][] {
   const relevant = new Set([...varsOf(c)].filter((v) => bound.has(v)));
   const key = JSON.stringify([...relevant].sort());
   let byBound = branchPlans.get(c);
   if (byBound === undefined) branchPlans.set(c, (byBound = new Map()));
   let plans = byBound.get(key);
-  if (plans === undefined) byBound.set(key, (plans = c.branches.map((b) => planList(b, relevant, depth + 1))));
+  if (plans === undefined) byBound.set(key, (plans = c.branches.map((b) => planList(b, relevant))));
   return plans;
 }
 
-function makeStep(c: Clause, bound: Set<string>, depth: number): Step {
+function makeStep(c: Clause, bound: Set<string>): Step {
   const [access, cost] = accessFor(c, bound);
   const binds = [...bindsOf(c)].filter((v) => !bound.has(v));
   if (c.kind === 'or') {
-    const branches = planBranches(c, bound, depth);
+    const branches = planBranches(c, bound);
     const total = branches.reduce((sum, steps) => sum + steps.reduce((s, st) => s + st.cost, 0), 0);
     return { clause: c, access, cost: total, binds, branches, shared: [] };
   }
   if (c.kind === 'not') {
     const shared = [...varsOf(c)].filter((v) => bound.has(v)).sort();
-    return { clause: c, access, cost, binds: [], branches: [planList(c.body, new Set(shared), depth + 1)], shared };
+    return { clause: c, access, cost, binds: [], branches: [planList(c.body, new Set(shared))], shared };
   }
   return { clause: c, access, cost, binds, branches: [], shared: [] };
 }
 
 /** Greedy ordering: ready filters first, else the cheapest clause that can run now (ties: written order). */
-export function planList(list: Clause[], bound0: Set<string>, depth = 0): Step[] {
+export function planList(list: Clause[], bound0: Set<string>): Step[] {
   const remaining = candidates(list, bound0);
   const bound = new Set(bound0);
   const steps: Step[] = [];
@@ -182,7 +182,7 @@ export function planList(list: Clause[], bound0: Set<string>, depth = 0): Step[]
     let chosen: Step | null = null;
     let chosenCandidate: Candidate | null = null;
     for (const r of filter ? [filter] : ready) {
-      const step = makeStep(r.clause, bound, depth);
+      const step = makeStep(r.clause, bound);
       if (chosen === null || step.cost < chosen.cost) {
         chosen = step;
         chosenCandidate = r;

@@ -95,7 +95,7 @@ function constantOf(t: ReachClause['from']): Value | null {
 
 export async function evalReach(step: Step, rel: Relation, slice: CachedSlice): Promise<Relation> {
   const c = step.clause as ReachClause;
-  const j = new Joiner(rel, [c.from, c.to, c.depth], [constantOf(c.from), constantOf(c.to), null], slice.budget);
+  const j = new Joiner(rel, [c.from, c.to, c.depth], [constantOf(c.from), constantOf(c.to), null], slice.budget, true);
   if (j.impossible) return j.result();
   const backward = step.access === 'reachBackward';
   const spec: ReachSpec = { edgeType: c.edgeType, sides: backward ? REVERSED[c.direction] : SIDES[c.direction], minDepth: c.minDepth, maxDepth: c.maxDepth };

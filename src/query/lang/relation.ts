@@ -68,8 +68,12 @@ export class Joiner {
   private lastRow: Value[] | null = null;
   private seen = new Set<string>();
 
-  /** `constants[i]` is the stored form of term i when it is a constant (null: the constant cannot match). */
-  constructor(rel: Relation, terms: Term[], constants: (Value | null)[], private readonly budget: Budget) {
+  /**
+   * `constants[i]` is the stored form of term i when it is a constant (null: the constant cannot match).
+   * `functional`: the caller's tuples are distinct on their non-anonymous slots for every solution (e.g.
+   * reach: one depth per pair), so there is nothing to deduplicate.
+   */
+  constructor(rel: Relation, terms: Term[], constants: (Value | null)[], private readonly budget: Budget, functional = false) {
     const vars = [...rel.vars];
     const fresh = new Map<string, number>();
     this.slots = terms.map((t, i): Slot => {
@@ -88,7 +92,7 @@ export class Joiner {
     });
     this.vars = vars;
     // Two matching tuples differ only in anonymous slots; with no new variable at all they are equal.
-    this.dedup = terms.some((t) => t.t === 'any') || fresh.size === 0;
+    this.dedup = (!functional && terms.some((t) => t.t === 'any')) || fresh.size === 0;
     this.impossible = terms.some((t, i) => t.t === 'const' && (constants[i] ?? null) === null);
   }
 

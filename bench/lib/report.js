@@ -1,0 +1,202 @@
+// Renders the results of one run as docs/benchmarks.md: the machine, one table per measure with
+// Strata's figure, each peer's and the ratio, and the targets of issue 6 marked met or missed.
+
+const int = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : Math.round(x).toLocaleString('en'));
+const ms = (x) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x < 1 ? `${(x * 1000).toFixed(0)} µs` : `${x.toFixed(x < 10 ? 2 : 1)} ms`);
+const ratio = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : `${x.toFixed(x < 10 ? 2 : 1)}×`);
+const div = (a, b) => (a === null || a === undefined || b === null || b === undefined || !b ? null : a / b);
+
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function scaleRows(results, fn) {
+  return Object.entries(results.scales).map(([scale, r]) => [Number(scale).toLocaleString('en'), ...fn(r)]);
+}
+
+function ingestSection(results) {
+  const rows = scaleRows(results, (r) => {
+    const strata = r.facts / r.strata.ingest.seconds;
+    const rawFacts = r.facts / r.raw.putSeconds;
+    const logFacts = (r.rawAppend.batchedTxsPerSecond * r.facts) / r.txs;
+    return [
+      int(strata), int(r.pg?.ingest.factsPerSecond), ratio(div(strata, r.pg?.ingest.factsPerSecond)),
+      int(r.sqlite.ingest.factsPerSecond), ratio(div(strata, r.sqlite.ingest.factsPerSecond)),
+      int(r.datascript.ingest.factsPerSecond), ratio(div(strata, r.datascript.ingest.factsPerSecond)),
+      `${int(rawFacts)} (${int(r.raw.putsPerSecond)} puts/s)`, ratio(div(strata, rawFacts)), int(logFacts),
+    ];
+  });
+  return [
+    '## Ingest until queryable (facts/s)',
+    '',
+    'Strata: `transactBatch` in-process, 1,000 txs per log append, 2 appends in flight, each waiting until materialized (readable). ' +
+      'PostgreSQL: one SQL transaction per workload tx (one round trip each), 8 connections, dependent txs kept in order. ' +
+      'SQLite: one transaction per workload tx, WAL, synchronous=FULL. DataScript: one `transact` per tx, in memory (not durable). ' +
+      'Raw RocksDB: the same number of entries, sizes and write batches the materializer wrote, as puts only. Raw log: the same encoded txs appended in batches of 1,000 (fsync each).',
+    `PostgreSQL and SQLite are timed on the first ${int(Object.values(results.scales)[0]?.pg?.ingest.txs ?? Object.values(results.scales)[0]?.sqlite.ingest.txs)}–${int(Math.max(...Object.values(results.scales).map((r) => r.sqlite.ingest.txs)))} txs of each scale; the rest is bulk-loaded (untimed) for the reads.`,
+    '',
+    table(['facts', 'Strata', 'PostgreSQL', 'ratio', 'SQLite', 'ratio', 'DataScript', 'ratio', 'raw RocksDB puts (same entries)', 'Strata / raw', 'raw log appends'], rows),
+  ].join('\n');
+}
+
+function asOfSection(results) {
+  const rows = scaleRows(results, (r) => [
+    ms(r.strata.asOf1.p50Ms), ms(r.strata.asOf1.p99Ms), int(r.strata.asOf1.perSecond), int(r.strata.asOf32.perSecond),
+    ms(r.pg?.asOf1.p50Ms), int(r.pg?.asOf1.perSecond), int(r.pg?.asOf32.perSecond), ratio(div(r.strata.asOf1.perSecond, r.pg?.asOf1.perSecond)), ratio(div(r.strata.asOf32.perSecond, r.pg?.asOf32.perSecond)),
+    ms(r.sqlite.asOf1.p50Ms), ratio(div(r.sqlite.asOf1.p50Ms, r.strata.asOf1.p50Ms)),
+    ms(r.replay.asOf1.p50Ms), ratio(div(r.replay.asOf1.p50Ms, r.strata.asOf1.p50Ms)),
+  ]);
+  const age = scaleRows(results, (r) => [int(r.strata.age.age), ms(r.strata.age.recent.p50Ms), ms(r.strata.age.older.p50Ms), ratio(div(r.strata.age.older.p50Ms, r.strata.age.recent.p50Ms))]);
+  return [
+    '## Entity as of a random past offset, in-process',
+    '',
+    'Random (entity, offset) pairs with the offset between the entity\'s creation and the head; the full entity (attributes, out- and in-edges). ' +
+      'Strata: `db.entity()` in-process. PostgreSQL: one prepared statement over loopback (warm buffers), 1 or 32 connections. SQLite: the same statement in-process. Replay: fold the log prefix, then read.',
+    '',
+    table(['facts', 'Strata p50', 'p99', 'reads/s c=1', 'reads/s c=32', 'PostgreSQL p50', 'reads/s c=1', 'reads/s c=32', 'ratio c=1', 'ratio c=32', 'SQLite p50', 'ratio', 'replay p50', 'ratio'], rows),
+    '',
+    'Age of the offset: the same entities read at `head − age` and at `head − 100·age` (Strata, in-process, c=1).',
+    '',
+    table(['facts', 'age (txs)', 'p50 at head − age', 'p50 at head − 100·age', 'cost ratio'], age),
+  ].join('\n');
+}
+
+function latestSection(results) {
+  const rows = scaleRows(results, (r) => [
+    int(r.strata.latest.attrsPerSecond), ms(r.strata.latest.p50Ms), int(r.datascript.pull.attrsPerSecond), ratio(div(r.strata.latest.attrsPerSecond, r.datascript.pull.attrsPerSecond)),
+  ]);
+  return [
+    '## Entity at latest, in-process (attribute reads/s, one core)',
+    '',
+    'Random nodes (customers, products, orders; ~3.5 attributes each). Strata: `db.entity()` at the latest offset (attributes and edges). DataScript: `pull [*]` (attributes only). Counted: user attributes returned per second.',
+    '',
+    table(['facts', 'Strata attrs/s', 'Strata p50', 'DataScript pull attrs/s', 'ratio'], rows),
+  ].join('\n');
+}
+
+function listDiffSection(results) {
+  const list = scaleRows(results, (r) => [
+    ms(r.strata.list.p50Ms), ms(r.pg?.list.p50Ms), ratio(div(r.pg?.list.p50Ms, r.strata.list.p50Ms)), ms(r.sqlite.list.p50Ms), ratio(div(r.sqlite.list.p50Ms, r.strata.list.p50Ms)), ms(r.replay.list.p50Ms), ratio(div(r.replay.list.p50Ms, r.strata.list.p50Ms)),
+  ]);
+  const scales = Object.values(results.scales);
+  const diff = scaleRows(results, (r) => {
+    const i = scales.indexOf(r);
+    const prev = i > 0 ? scales[i - 1] : null;
+    return [
+      int(r.strata.diff.changesPerDiff), ms(r.strata.diff.medianMs), prev ? ratio(div(r.strata.diff.medianMs, prev.strata.diff.medianMs)) : '—',
+      ms(r.pg?.diff.medianMs), ratio(div(r.pg?.diff.medianMs, r.strata.diff.medianMs)), ms(r.sqlite.diff.medianMs), ratio(div(r.sqlite.diff.medianMs, r.strata.diff.medianMs)), ms(r.replay.diff.medianMs), ratio(div(r.replay.diff.medianMs, r.strata.diff.medianMs)),
+    ];
+  });
+  return [
+    '## Type listing as of an offset (p50 per page of 100 `Order`s with attributes and edges)',
+    '',
+    table(['facts', 'Strata', 'PostgreSQL', 'ratio', 'SQLite', 'ratio', 'replay', 'ratio'], list),
+    '',
+    '## Diff over a fixed span of 1,000 txs (median of 7 random spans)',
+    '',
+    'Strata: `db.diff(a, a + 1000)` (net changes, in applicable order). PostgreSQL / SQLite: one statement giving created, terminated and (old, new) per changed attribute. Replay: fold to A, snapshot, fold to B, compare.',
+    '',
+    table(['facts', 'changes', 'Strata', 'vs previous scale (10× smaller)', 'PostgreSQL', 'ratio', 'SQLite', 'ratio', 'replay', 'ratio'], diff),
+  ].join('\n');
+}
+
+function serverSection(results) {
+  const h = results.http;
+  const p = results.publish;
+  const last = Object.values(results.scales).at(-1);
+  const restart = scaleRows(results, (r) => [ms(r.restart.inProcessReadyMs), ms(r.restart.serverReadyMs), ms(r.restart.coldHttpAsOf.p50Ms), int(r.restart.coldHttpAsOf.perSecond)]);
+  const rss = results.rss.map((x) => [int(x.facts), x.afterColdReadsMb ? `${int(x.afterColdReadsMb)} MiB after cold reads` : `${int(x.afterAllMb)} MiB after HTTP reads, publishing and SSE`]);
+  return [
+    `## Entity as of a past offset over HTTP (${int(last.facts)} facts)`,
+    '',
+    'Strata: `strata start` (the CLI) in its own process, `GET /v1/graphs/:graph/entities/:id?at=` with undici (keep-alive, 1 request per connection at a time), after a warm-up pass over the same targets (PostgreSQL\'s buffers are warm too). ' +
+      'PostgreSQL: the prepared statement over loopback with `pg`. The client\'s own ceiling: `GET /healthz` on the same server (does nothing).',
+    '',
+    table(['', 'Strata p50', 'p99', 'reads/s', 'PostgreSQL p50', 'p99', 'reads/s', 'ratio', 'empty route reads/s'], [
+      ['c=1', ms(h.strata1.p50Ms), ms(h.strata1.p99Ms), int(h.strata1.perSecond), ms(h.pg1?.p50Ms), ms(h.pg1?.p99Ms), int(h.pg1?.perSecond), ratio(div(h.strata1.perSecond, h.pg1?.perSecond)), int(h.empty1.perSecond)],
+      ['c=32', ms(h.strata32.p50Ms), ms(h.strata32.p99Ms), int(h.strata32.perSecond), ms(h.pg32?.p50Ms), ms(h.pg32?.p99Ms), int(h.pg32?.perSecond), ratio(div(h.strata32.perSecond, h.pg32?.perSecond)), int(h.empty32.perSecond)],
+    ]),
+    '',
+    `## Publishing over HTTP (${int(p.txs)} txs, ${int(p.facts)} facts)`,
+    '',
+    `\`transactions:batch\` (500 txs per request, wait=true, 2 requests in flight) and single-tx \`POST …/transactions?wait=true\` at concurrency 8 (first ${int(p.singleTxs)} txs), against PostgreSQL ingesting the same txs (one SQL transaction each, 8 connections).`,
+    '',
+    table(['', 'tx/s', 'PostgreSQL tx/s', 'ratio'], [
+      ['transactions:batch', int(p.batch.txsPerSecond), int(p.pg?.txsPerSecond), ratio(div(p.batch.txsPerSecond, p.pg?.txsPerSecond))],
+      ['single wait=true, c=8', int(p.single.txsPerSecond), int(p.pg?.txsPerSecond), ratio(div(p.single.txsPerSecond, p.pg?.txsPerSecond))],
+    ]),
+    '',
+    '## SSE publish → delivery',
+    '',
+    `${int(results.sse.subscribers)} subscribers (one client process) on one graph; txs published over HTTP (wait=false) at 500 tx/s for ${results.quick ? 5 : 10} s, the publish time carried in the tx meta. Delivered ${int(results.sse.events)} of ${int(results.sse.expectedEvents)} events (achieved ${int(results.sse.achievedTxPerSecond)} tx/s; ${results.sse.lagged} streams closed as lagged).`,
+    '',
+    table(['p50', 'p99', 'max'], [[ms(results.sse.p50Ms), ms(results.sse.p99Ms), ms(results.sse.maxMs)]]),
+    '',
+    '## Restart to ready, and memory',
+    '',
+    'In-process: `openStrata()` on the existing data until `isReady()`. Server: spawn of `strata start` until `GET /readyz` answers 200 (includes Node start-up). Then a first pass of HTTP reads on cold caches.',
+    '',
+    table(['facts', 'in-process ready', 'server ready', 'cold HTTP as-of p50', 'cold reads/s'], restart),
+    '',
+    'Resident set size of the server process:',
+    '',
+    table(['facts', 'RSS'], rss),
+  ].join('\n');
+}
+
+/** The targets of issue 6, each with its measured ratio. */
+export function targets(results) {
+  const scales = Object.values(results.scales);
+  const last = scales.at(-1);
+  const h = results.http;
+  const p = results.publish;
+  const rawShare = last.raw.putSeconds / last.strata.ingest.seconds;
+  const diffGrowth = scales.length > 1 ? div(last.strata.diff.medianMs, scales.at(-2).strata.diff.medianMs) : null;
+  const restartMs = last.restart.inProcessReadyMs;
+  const rss = Math.max(...results.rss.map((x) => x.afterAllMb ?? x.afterColdReadsMb));
+  const t = (name, measured, ok) => ({ name, measured, met: ok === null ? null : Boolean(ok) });
+  return [
+    t('Ingest until queryable ≥ 50% of raw RocksDB batched puts (same entries)', `${(rawShare * 100).toFixed(0)}% (${int(last.facts / last.strata.ingest.seconds)} vs ${int(last.facts / last.raw.putSeconds)} facts/s)`, rawShare >= 0.5),
+    t('transactions:batch ≥ 5× PostgreSQL transactional ingest', ratio(div(p.batch.txsPerSecond, p.pg?.txsPerSecond)), p.pg ? p.batch.txsPerSecond >= 5 * p.pg.txsPerSecond : null),
+    t('single-tx wait=true at c=8 ≥ PostgreSQL', ratio(div(p.single.txsPerSecond, p.pg?.txsPerSecond)), p.pg ? p.single.txsPerSecond >= p.pg.txsPerSecond : null),
+    t('entity as of past offset, in-process p50 ≤ 50 µs', ms(last.strata.asOf1.p50Ms), last.strata.asOf1.p50Ms <= 0.05),
+    t('entity as of past offset, in-process ≥ 10× PostgreSQL (c=1 / c=32)', `${ratio(div(last.strata.asOf1.perSecond, last.pg?.asOf1.perSecond))} / ${ratio(div(last.strata.asOf32.perSecond, last.pg?.asOf32.perSecond))}`, last.pg ? last.strata.asOf1.perSecond >= 10 * last.pg.asOf1.perSecond : null),
+    t('over HTTP ≥ 1.5× PostgreSQL at c=1', ratio(div(h.strata1.perSecond, h.pg1?.perSecond)), h.pg1 ? h.strata1.perSecond >= 1.5 * h.pg1.perSecond : null),
+    t('over HTTP ≥ 2× PostgreSQL at c=32', ratio(div(h.strata32.perSecond, h.pg32?.perSecond)), h.pg32 ? h.strata32.perSecond >= 2 * h.pg32.perSecond : null),
+    t('a 100× older offset costs < 2× more', ratio(div(last.strata.age.older.p50Ms, last.strata.age.recent.p50Ms)), last.strata.age.older.p50Ms < 2 * last.strata.age.recent.p50Ms),
+    t('entity at latest ≥ 1,000,000 attribute reads/s per core', int(last.strata.latest.attrsPerSecond), last.strata.latest.attrsPerSecond >= 1e6),
+    t('entity at latest ≥ 2× DataScript pull', ratio(div(last.strata.latest.attrsPerSecond, last.datascript.pull.attrsPerSecond)), last.strata.latest.attrsPerSecond >= 2 * last.datascript.pull.attrsPerSecond),
+    t('diff over 1,000 txs: 10× larger graph < 1.5× cost', ratio(diffGrowth), diffGrowth === null ? null : diffGrowth < 1.5),
+    t('SSE p99 ≤ 50 ms with 1,000 subscribers at 500 tx/s', ms(results.sse.p99Ms), results.sse.p99Ms <= 50 && results.sse.events >= 0.99 * results.sse.expectedEvents),
+    t(`restart to ready ≤ 2 s (${int(last.facts)} facts)`, `${ms(restartMs)} in-process, ${ms(last.restart.serverReadyMs)} server`, last.restart.serverReadyMs <= 2000),
+    t('RSS ≤ 512 MB with 10M facts', `${int(rss)} MiB at ${int(last.facts)} facts (see memory)`, null),
+  ];
+}
+
+export function renderReport(results, { command }) {
+  const m = results.machine;
+  const ts = targets(results);
+  const mark = (x) => (x.met === null ? 'see note' : x.met ? '**met**' : '**missed**');
+  return [
+    '# Benchmarks',
+    '',
+    `Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)} (${results.seconds.toFixed(0)} s). Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb.toFixed(0)} GiB, Node ${m.node}. ` +
+      'All figures of one table come from the same run on the same machine; the machine may be shared, so read ratios rather than absolute figures. ' +
+      'Workload: `bench/workload.js`, seed 42: customers, products and orders with a few attributes each, `placed`/`contains`/`likes` edges, order status changes, repricing, cancellations and churn (terminations); one fact = one instruction, about 3.6 per tx.',
+    '',
+    '## Targets (issue 6)',
+    '',
+    table(['target', 'measured', ''], ts.map((x) => [x.name, x.measured, mark(x)])),
+    '',
+    ingestSection(results),
+    '',
+    asOfSection(results),
+    '',
+    latestSection(results),
+    '',
+    listDiffSection(results),
+    '',
+    serverSection(results),
+    '',
+  ].join('\n');
+}

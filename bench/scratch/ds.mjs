@@ -1,0 +1,11 @@
+import ds from 'datascript';
+console.log(Object.keys(ds).slice(0, 60));
+const schema = { 'strata/id': { ':db/unique': ':db.unique/identity' }, 'edge/from': { ':db/valueType': ':db.type/ref' } };
+let db = ds.empty_db(schema);
+db = ds.db_with(db, [{ ':db/id': -1, 'strata/id': 'a', status: 'open', total: 3.5 }, { ':db/id': -2, 'strata/id': 'e1', 'edge/from': -1 }]);
+db = ds.db_with(db, [[':db/add', ['strata/id', 'a'], 'status', 'paid']]);
+console.log(ds.pull(db, '[*]', ['strata/id', 'a']));
+console.log(ds.pull(db, '[*]', ['strata/id', 'e1']));
+const conn = ds.conn_from_db(db);
+ds.transact(conn, [[':db.fn/retractEntity', ['strata/id', 'e1']]]);
+console.log(ds.pull(ds.db(conn), '[*]', ['strata/id', 'e1']));

@@ -1,0 +1,15 @@
+import { generateWorkload } from '../workload.js';
+import * as inproc from '../strata/inproc.js';
+import { runOrdered } from '../lib/schedule.js';
+const w = generateWorkload(20000, 43);
+const parsed = inproc.parseAll(w.txs);
+const { db } = await inproc.openBenchDb();
+const N = 3000;
+let t = performance.now();
+await runOrdered(w.txs, 0, N, [0,1,2,3,4,5,6,7], (_, i) => db.transact(inproc.GRAPH, parsed[i], { wait: true, timeoutMs: 60000 }));
+console.log('in-process single c=8 wait=true', (N / ((performance.now() - t) / 1000)).toFixed(0), 'tx/s');
+t = performance.now();
+let n = 0;
+await Promise.all(Array.from({length: 8}, async () => { while (n < 2000) { const i = N + n++; await db.transact(inproc.GRAPH, { id: null, meta: {}, ops: [{ op: 'set', id: w.entities[0].id, attr: 'x', value: { t: 'l', v: String(i) } }] }, { wait: true, timeoutMs: 60000 }); } }));
+console.log('in-process trivial c=8', (2000 / ((performance.now() - t) / 1000)).toFixed(0), 'tx/s');
+await db.close();
