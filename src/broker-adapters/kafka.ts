@@ -14,6 +14,7 @@ import { ProduceQueue, SEND_BYTES_MAX, toAppendError, withTimeout, type QueuedMe
 import {
   LogUnavailableError, type AppendResult, type BrokerAdapter, type BrokerCapabilities, type CaughtUpListener, type LogRecord, type LogRecordInput,
 } from './types.js';
+import { sleep } from '../core/sleep.js';
 
 export interface KafkaLogOptions {
   /** Bootstrap servers, `host:port`. */
@@ -79,18 +80,6 @@ export class LogTruncatedError extends Error {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** Resolves with the promise's value, or with null as soon as the signal aborts. */
 function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {

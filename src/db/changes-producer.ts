@@ -16,6 +16,7 @@ import { encodeTxReport, txReportSchemaFingerprint } from '../codec/avro.js';
 import { StrataError } from '../core/errors.js';
 import type { TxReport } from '../core/types.js';
 import type { GraphHandle } from './graph.js';
+import { sleep } from '../core/sleep.js';
 
 /** Reports per produce call: one read of the tx index and one request to the broker. */
 const CHUNK_REPORTS_MAX = 256;
@@ -160,15 +161,3 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -4,6 +4,7 @@
 
 import type { AdapterLogger } from '../broker-adapters/embedded.js';
 import type { BrokerAdapter } from '../broker-adapters/types.js';
+import { sleep } from '../core/sleep.js';
 
 /** Default poll interval: one metadata request per replica every few seconds costs the cluster nothing. */
 export const DISCOVERY_INTERVAL_MS_DEFAULT = 3_000;
@@ -97,15 +98,3 @@ export class GraphDiscovery {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
