@@ -61,24 +61,34 @@ function idleSubscriber(port: number): Promise<void> {
   });
 }
 
-interface SlowStats {
+interface SlowPool {
+  sockets: net.Socket[];
+  /** Streams the server closed (seen as a drop of strata_sse_clients) and that were reopened. */
   lagged: number;
-  reconnects: number;
 }
 
-/** A slow subscriber: sends its request and never reads; when the server closes it, it comes back. */
-function slowSubscriber(port: number, stats: SlowStats, stopped: () => boolean): void {
+/**
+ * A slow subscriber sends its request and never reads: the kernel buffers fill, then the server's
+ * subscription buffer overflows and the server closes it with `event: lagged`. A paused socket does not
+ * notice the close, so the pool learns of it from the server's client gauge.
+ */
+function slowSubscriber(port: number): net.Socket {
   const socket = net.connect(port, '127.0.0.1', () => {
     socket.write(`GET /v1/graphs/${GRAPH}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-    socket.pause(); // the kernel buffers fill, then the server's, then the subscription overflows
+    socket.pause();
   });
   socket.on('error', () => undefined);
-  socket.on('close', () => {
-    stats.lagged++;
-    if (stopped()) return;
-    stats.reconnects++;
-    setTimeout(() => slowSubscriber(port, stats, stopped), 200);
-  });
+  return socket;
+}
+
+/** Reopens as many slow subscribers as the server closed since the last look (oldest first). */
+function replaceLagged(pool: SlowPool, port: number, clients: number, expected: number): void {
+  const closed = Math.min(pool.sockets.length, Math.max(0, expected - clients));
+  for (let i = 0; i < closed; i++) {
+    pool.sockets.shift()?.destroy();
+    pool.sockets.push(slowSubscriber(port));
+  }
+  pool.lagged += closed;
 }
 
 /** A fast control reader: counts tx events, to show delivery continues for healthy clients. */
@@ -89,13 +99,21 @@ function controlReader(port: number, counter: { events: number }): http.ClientRe
   });
 }
 
+/** Entities the publisher rewrites: few, so the entity caches stay small and what grows is SSE's. */
+const ENTITIES = 100;
+
 async function publishSteadily(base: string, stopped: () => boolean): Promise<number> {
   const pad = 'p'.repeat(2000); // ~2 KB per event: slow clients' buffers fill quickly
+  const create = { transactions: [{ ops: Array.from({ length: ENTITIES }, (_, k) => ({ op: 'create', id: `n${k}`, type: 'T' })) }] };
+  await fetch(`${base}/v1/graphs/${GRAPH}/transactions:batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(create) });
   let sent = 0;
   const batch = Math.max(1, Math.round(RATE / 20));
   for (let i = 0; !stopped(); i++) {
     const started = Date.now();
-    const transactions = Array.from({ length: batch }, (_, j) => ({ ops: [{ op: 'create', id: `n${i}-${j}`, type: 'T' }, { op: 'set', id: `n${i}-${j}`, attr: 'pad', value: pad }] }));
+    const transactions = Array.from({ length: batch }, (_, j) => {
+      const n = (i * batch + j) % ENTITIES;
+      return { ops: [{ op: 'set', id: `n${n}`, attr: 'pad', value: `${i}:${pad}` }] };
+    });
     const res = await fetch(`${base}/v1/graphs/${GRAPH}/transactions:batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transactions }) });
     if (res.status !== 200) throw new Error(`publish: ${res.status} ${await res.text()}`);
     sent += batch;
@@ -109,6 +127,12 @@ async function main(): Promise<void> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--data-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      server.kill('SIGKILL');
+      process.exit(1);
+    });
+  }
   try {
     for (let i = 0; i < 200; i++) if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break; else await sleep(50);
     await fetch(`${base}/v1/graphs/${GRAPH}`, { method: 'PUT' });
@@ -117,8 +141,8 @@ async function main(): Promise<void> {
     const baseline = await metric(base, 'process_resident_memory_bytes');
     for (let i = 0; i < IDLE; i += 100) await Promise.all(Array.from({ length: Math.min(100, IDLE - i) }, () => idleSubscriber(port)));
     let stop = false;
-    const stats: SlowStats = { lagged: 0, reconnects: 0 };
-    for (let i = 0; i < SLOW; i++) slowSubscriber(port, stats, () => stop);
+    const pool: SlowPool = { sockets: Array.from({ length: SLOW }, () => slowSubscriber(port)), lagged: 0 };
+    const expected = IDLE + SLOW + 1;
     const control = { events: 0 };
     const controlReq = controlReader(port, control);
     await sleep(1000);
@@ -126,24 +150,29 @@ async function main(): Promise<void> {
     const afterConnect = await metric(base, 'process_resident_memory_bytes');
     console.log(`baseline RSS ${mb(baseline)} MB; ${connected} SSE clients connected (${IDLE} idle, ${SLOW} slow, 1 control): RSS ${mb(afterConnect)} MB`);
     const publishing = publishSteadily(base, () => stop);
-    const samples: { s: number; rss: number; heap: number; clients: number }[] = [];
+    const samples: { s: number; rss: number; heap: number; external: number; clients: number }[] = [];
     const started = Date.now();
     while (Date.now() - started < SECONDS * 1000) {
       await sleep(5000);
       const s = Math.round((Date.now() - started) / 1000);
-      const sample = { s, rss: await metric(base, 'process_resident_memory_bytes'), heap: await metric(base, 'nodejs_heap_size_used_bytes'), clients: await metric(base, 'strata_sse_clients') };
+      const sample = {
+        s, rss: await metric(base, 'process_resident_memory_bytes'), heap: await metric(base, 'nodejs_heap_size_used_bytes'),
+        external: await metric(base, 'nodejs_external_memory_bytes'), clients: await metric(base, 'strata_sse_clients'),
+      };
       samples.push(sample);
-      console.log(`t=${s}s RSS ${mb(sample.rss)} MB heap ${mb(sample.heap)} MB clients ${sample.clients} lagged-closes ${stats.lagged} control-events ${control.events}`);
+      replaceLagged(pool, port, sample.clients, expected);
+      console.log(`t=${s}s RSS ${mb(sample.rss)} MB heap ${mb(sample.heap)} MB external ${mb(sample.external)} MB clients ${sample.clients} lagged-closes ${pool.lagged} control-events ${control.events}`);
     }
     stop = true;
     const sent = await publishing;
+    for (const socket of pool.sockets) socket.destroy();
     controlReq.destroy();
     const rss = samples.map((x) => x.rss);
     const half = samples.slice(Math.floor(samples.length / 2));
     const slopeMbPerMin = half.length > 1 ? ((half[half.length - 1]!.rss - half[0]!.rss) / 1e6 / ((half[half.length - 1]!.s - half[0]!.s) / 60)) : 0;
     console.log(JSON.stringify({
       seconds: SECONDS, idle: IDLE, idleFiltered: IDLE_FILTERED, slow: SLOW, txPublished: sent, txPerSecond: Math.round(sent / SECONDS), controlEvents: control.events,
-      laggedCloses: stats.lagged, rssBaselineMb: mb(baseline), rssConnectedMb: mb(afterConnect), rssPeakMb: mb(Math.max(...rss)), rssFinalMb: mb(rss[rss.length - 1] ?? NaN),
+      laggedCloses: pool.lagged, heapPeakMb: mb(Math.max(...samples.map((x) => x.heap))), rssBaselineMb: mb(baseline), rssConnectedMb: mb(afterConnect), rssPeakMb: mb(Math.max(...rss)), rssFinalMb: mb(rss[rss.length - 1] ?? NaN),
       rssSlopeSecondHalfMbPerMin: Math.round(slopeMbPerMin * 10) / 10,
     }));
   } finally {

@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.j
 import {
   LaggedError, type DiffFilter, type EntityView, type GraphInfo, type HistoryEntry, type ListQuery, type PublishOptions,
   type PublishResult, type QueryResult, type ReadOptions, type SliceChecksum, type StrataDb, type SubscribeOptions,
+  type ViewDeltaEvent, type ViewInfo, type ViewRowsPage,
 } from './core/strata-api.js';
 import type { Change, TxInput, TxReport } from './core/types.js';
 import { ChangesProducer } from './db/changes-producer.js';
@@ -21,6 +22,11 @@ import type { MaterializerHooks } from './materializer/materializer.js';
 import { sliceChecksum } from './query/checksum.js';
 import { diff, DiffTooLargeError } from './query/diff.js';
 import { prepareQuery, queryReadOptions, runQuery } from './query/lang/run.js';
+import { ViewChangelogProducer } from './views/changelog-producer.js';
+import { checkViewOps } from './views/definition.js';
+import { ViewMaintainer } from './views/maintainer.js';
+import { defineViewTx, everDefined, listViews, retireViewTx, viewInfo, viewRowsPage } from './views/service.js';
+import { subscribeView } from './views/subscribe.js';
 
 export interface StrataOptions {
   dataDir: string;
@@ -42,12 +48,14 @@ function schemaJson(handle: GraphHandle, basis: number): GraphInfo['schema'] {
 
 class Strata implements StrataDb {
   private readonly graphs = new Map<string, GraphHandle>();
+  /** One view maintainer per open graph (src/views): stopped before its graph closes. */
+  private readonly maintainers = new Map<string, ViewMaintainer>();
   private readonly opening = new Map<string, Promise<GraphHandle>>();
   private closed = false;
   /** Replicas share the log but never talk: each learns of graphs created elsewhere from the log. */
   private readonly discovery: GraphDiscovery | null;
 
-  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger, private readonly changes: ChangesProducer | null = null, discoveryIntervalMs = DISCOVERY_INTERVAL_MS_DEFAULT) {
+  constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger, private readonly changes: ChangesProducer | null = null, discoveryIntervalMs = DISCOVERY_INTERVAL_MS_DEFAULT, private readonly viewChangelog: ViewChangelogProducer | null = null) {
     const target = { isOpen: (graph: string) => this.graphs.has(graph) || this.opening.has(graph), open: (graph: string) => this.open(graph) };
     this.discovery = log.supports.shared ? new GraphDiscovery(log, target, discoveryIntervalMs, logger) : null;
   }
@@ -73,10 +81,18 @@ class Strata implements StrataDb {
             this.logger?.error({ err, graph: name }, 'materializer stopped');
             this.hooks.onError?.(err);
           },
+          checkTx: (tx) => checkViewOps(tx, this.limits),
         };
         const handle = await GraphHandle.open(name, this.dataDir, this.log, this.limits, hooks);
+        const maintainer = new ViewMaintainer(handle, this.limits, this.logger);
+        await maintainer.start().catch(async (err: unknown) => {
+          await handle.close();
+          throw err;
+        });
+        this.maintainers.set(name, maintainer);
         this.graphs.set(name, handle);
         this.changes?.attach(handle);
+        this.viewChangelog?.attach(handle, maintainer);
         return handle;
       })().finally(() => this.opening.delete(name));
       this.opening.set(name, pending);
@@ -142,6 +158,7 @@ class Strata implements StrataDb {
   async transactBatch(graph: string, txs: TxInput[], options: PublishOptions): Promise<PublishResult[]> {
     this.checkName(graph);
     const records = txs.map((tx, i) => {
+      checkViewOps(tx, this.limits); // view queries are static input too: 400 before anything is logged
       const value = encodeTx(tx);
       if (value.length > this.limits.txBodyBytesMax) {
         throw new StrataError('payload_too_large', `transaction ${i} encodes to ${value.length} bytes; the limit is ${this.limits.txBodyBytesMax}`, { transaction: i });
@@ -241,6 +258,40 @@ class Strata implements StrataDb {
     return runQuery(graphSlices, prepared, basis, this.limits);
   }
 
+  private maintainer(graph: string): ViewMaintainer {
+    this.handle(graph);
+    return this.maintainers.get(graph)!;
+  }
+
+  /** Like any publish, a view definition brings its graph into being. */
+  async defineView(graph: string, name: string, query: unknown, options: PublishOptions): Promise<PublishResult> {
+    this.checkName(graph);
+    return this.transact(graph, defineViewTx(await this.open(graph), name, query, this.limits), options);
+  }
+
+  async retireView(graph: string, name: string, options: PublishOptions): Promise<PublishResult> {
+    return this.transact(graph, retireViewTx(this.handle(graph), name), options);
+  }
+
+  async views(graph: string, basis: number): Promise<ViewInfo[]> {
+    return listViews(this.handle(graph), this.maintainer(graph), basis);
+  }
+
+  async view(graph: string, name: string, basis: number): Promise<ViewInfo> {
+    return viewInfo(graph, this.handle(graph), this.maintainer(graph), name, basis);
+  }
+
+  async viewRows(graph: string, name: string, options: ReadOptions, page: { limit: number; after?: string }): Promise<ViewRowsPage> {
+    const basis = await this.resolveBasis(graph, options);
+    return viewRowsPage(graph, this.handle(graph), this.maintainer(graph), name, basis, page, this.limits.basisWaitMsMax);
+  }
+
+  subscribeView(graph: string, name: string, from: number | undefined, options: SubscribeOptions): AsyncIterable<ViewDeltaEvent> {
+    const h = this.handle(graph);
+    if (!everDefined(h, name)) throw new StrataError('view_not_found', `graph ${JSON.stringify(graph)} has no view ${JSON.stringify(name)}`, { view: name });
+    return subscribeView(h.store, this.maintainer(graph), name, from, options);
+  }
+
   async checksum(graph: string, basis: number): Promise<SliceChecksum> {
     const h = this.handle(graph);
     return sliceChecksum(h.store, h.schemaAt(basis), Math.min(basis, h.durableOffset));
@@ -256,6 +307,8 @@ class Strata implements StrataDb {
     await this.discovery?.stop();
     await Promise.allSettled([...this.opening.values()]);
     await this.changes?.close();
+    await this.viewChangelog?.close();
+    for (const m of this.maintainers.values()) await m.stop();
     for (const g of this.graphs.values()) await g.close();
     this.graphs.clear();
     await this.log.close();
@@ -329,8 +382,11 @@ async function* subscribe(h: GraphHandle, from: number | undefined, options: Sub
 export async function openStrata(options: StrataOptions): Promise<StrataDb> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const log = options.broker ?? new EmbeddedLogAdapter({ dir: join(options.dataDir, 'log'), logger: options.logger });
-  const changes = (options.changes ?? log.supports.outputTopics) ? new ChangesProducer(log, options.dataDir, options.logger) : null;
-  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger, changes, options.discoveryIntervalMs);
+  const derived = options.changes ?? log.supports.outputTopics;
+  const changes = derived ? new ChangesProducer(log, options.dataDir, options.logger) : null;
+  // View changelog topics are derived topics too: produced by the same role, never by an `api` replica.
+  const viewChangelog = derived ? new ViewChangelogProducer(log, options.dataDir, options.logger) : null;
+  const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger, changes, options.discoveryIntervalMs, viewChangelog);
   try {
     await db.start();
   } catch (err) {

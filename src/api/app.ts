@@ -20,6 +20,7 @@ import { opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/query.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { txLogRoutes } from './routes/tx-log.js';
+import { viewRoutes } from './routes/views.js';
 
 export interface AppDeps {
   db: StrataDb;
@@ -79,5 +80,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes, ctx);
   await app.register(queryRoutes, ctx);
   await app.register(checksumRoutes, ctx);
+  await app.register(viewRoutes, ctx);
   return app;
 }

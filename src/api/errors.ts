@@ -40,6 +40,7 @@ function validationCode(context: string, field: string, keyword: string): ErrorC
   // A missing or unexpected parameter is a malformed request, whatever the parameter's name.
   if (keyword === 'required' || keyword === 'additionalProperties') return 'invalid_request';
   if (context === 'params' && field === 'graph') return 'invalid_graph_name';
+  if (context === 'params' && field === 'name') return 'invalid_view_name';
   if ((context === 'params' || context === 'querystring') && OFFSET_FIELDS.has(field)) return 'invalid_offset';
   if (context === 'querystring' && field === 'cursor') return 'invalid_cursor';
   if ((context === 'params' || context === 'querystring') && field === 'id') return 'invalid_id';

@@ -54,6 +54,24 @@ async function eventData(report: TxReport, filter: ChangeFilter): Promise<Record
   return data;
 }
 
+/**
+ * Live reports are one shared object per tx, so an unfiltered event is serialized once however many
+ * subscribers receive it (fan-out to 1,000 clients would otherwise stringify each report 1,000 times).
+ */
+const unfilteredFrames = new WeakMap<TxReport, string>();
+
+async function eventText(report: TxReport, filter: ChangeFilter): Promise<string | null> {
+  if (!filter.active) {
+    const cached = unfilteredFrames.get(report);
+    if (cached !== undefined) return cached;
+  }
+  const data = await eventData(report, filter);
+  if (data === null) return null;
+  const text = frame('tx', data, report.offset);
+  if (!filter.active) unfilteredFrames.set(report, text);
+  return text;
+}
+
 export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Promise<void> {
   raw.writeHead(200, SSE_HEADERS);
   raw.write(': connected\n\n');
@@ -69,9 +87,9 @@ export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Pr
   try {
     const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave });
     for await (const report of reports) {
-      const data = await eventData(report, o.filter);
+      const text = await eventText(report, o.filter);
       next = report.offset + 1; // written to the socket's buffer below, ahead of any final event
-      if (data !== null) await write(raw, frame('tx', data, report.offset), congested.signal);
+      if (text !== null) await write(raw, text, congested.signal);
       if (o.signal.aborted) break;
     }
   } catch (err) {

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from '../core/limits.
 import { stateDir } from '../db/graph.js';
 import { Materializer } from '../materializer/materializer.js';
 import { Store } from '../store/rocks.js';
+import { checkViewOps } from '../views/definition.js';
 import { ConfigError, kafkaAdapterOptions, type StrataConfig } from './config.js';
 import { loadLimits } from './hardening.js';
 
@@ -76,7 +77,9 @@ async function foldInto(path: string, graph: string, options: RebuildOptions): P
   const every = options.progressEvery ?? PROGRESS_EVERY_DEFAULT;
   const end = await options.log.endOffset(graph);
   const store = await Store.open(path);
-  const materializer = new Materializer(graph, options.log, store, limits);
+  // The same static view checks as the live fold, or a rebuild could commit what the live path rejected.
+  // View rows are not rebuilt here: the view maintainer recomputes them from offset 0 when the graph opens.
+  const materializer = new Materializer(graph, options.log, store, limits, { checkTx: (tx) => checkViewOps(tx, limits) });
   let records = 0;
   let nextReport = every;
   const started = Date.now();

@@ -25,6 +25,7 @@ import type {
   TypeDefinition,
   Value,
   ValueType,
+  ViewDefinition,
   WireValue,
 } from '../core/types.js';
 import { canonicalJson, checkTxStatic } from './json.js';
@@ -303,6 +304,8 @@ const OP_RECORDS: Readonly<Record<OpName, string>> = {
   terminate: `${NS}Terminate`,
   defineAttr: `${NS}DefineAttr`,
   defineType: `${NS}DefineType`,
+  defineView: `${NS}DefineView`,
+  retireView: `${NS}RetireView`,
 };
 const OP_NAMES: ReadonlyMap<string, OpName> = new Map(
   (Object.entries(OP_RECORDS) as [OpName, string][]).map(([name, record]) => [record, name]),
@@ -436,6 +439,26 @@ function avroToOp(wrapped: { op: Branch }): Op {
       return { op: name, attr: s('attr'), valueType: s('valueType') as ValueType, cardinality: s('cardinality') as Cardinality, unique: body.unique as boolean };
     case 'defineType':
       return { op: name, type: s('type'), kind: s('kind') as 'node' | 'edge', required: [...(body.required as string[])] };
+    case 'defineView':
+      return { op: name, name: s('name'), query: canonicalQueryText(s('query')) };
+    case 'retireView':
+      return { op: name, name: s('name') };
+  }
+}
+
+/** A view query from any producer: JSON text of an object, canonicalized like JsonValue. */
+function canonicalQueryText(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RecordDecodeError('DefineView.query is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RecordDecodeError('DefineView.query must be a JSON object');
+  try {
+    return canonicalJson(parsed);
+  } catch (err) {
+    throw new RecordDecodeError(`DefineView.query: ${(err as Error).message}`);
   }
 }
 
@@ -567,8 +590,12 @@ function schemaChangeToAvro(c: Extract<Change, { kind: 'schema' }>): Branch {
     const definition = c.definition === null ? null : { [`${NS}AttrDefinition`]: { ...c.definition } };
     return { [`${NS}SchemaAttr`]: { attr: c.attr, definition } };
   }
-  const definition = c.definition === null ? null : { [`${NS}TypeDefinition`]: { ...c.definition } };
-  return { [`${NS}SchemaType`]: { type: c.type, definition } };
+  if ('type' in c) {
+    const definition = c.definition === null ? null : { [`${NS}TypeDefinition`]: { ...c.definition } };
+    return { [`${NS}SchemaType`]: { type: c.type, definition } };
+  }
+  const definition = c.definition === null ? null : { [`${NS}ViewDefinition`]: { query: c.definition.query } };
+  return { [`${NS}SchemaView`]: { view: c.view, definition } };
 }
 
 /** Decodes a tx report. Throws RecordDecodeError on bytes that are not exactly one TxReport. */
@@ -630,6 +657,10 @@ function avroToChange(wrapped: Branch): Change {
     case `${NS}SchemaType`: {
       const definition = body.definition === null ? null : (unwrap(body.definition as Branch)[1] as TypeDefinition);
       return { kind: 'schema', type: s('type'), definition: definition === null ? null : { kind: definition.kind, required: [...definition.required] } };
+    }
+    case `${NS}SchemaView`: {
+      const definition = body.definition === null ? null : (unwrap(body.definition as Branch)[1] as ViewDefinition);
+      return { kind: 'schema', view: s('view'), definition: definition === null ? null : { query: definition.query } };
     }
   }
   throw new RecordDecodeError(`unknown change record ${record}`);

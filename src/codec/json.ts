@@ -2,7 +2,7 @@
 // renders values, ops, changes and tx reports in their JSON output forms (DESIGN §4, §5).
 
 import { StrataError, type ErrorCode } from '../core/errors.js';
-import type { Limits } from '../core/limits.js';
+import { VIEW_NAME_PATTERN, type Limits } from '../core/limits.js';
 import {
   VALUE_TYPES,
   type Change,
@@ -202,7 +202,21 @@ function checkOp(op: Op, index: number, limits: Limits): void {
       id(op.type, 'type');
       op.required.forEach((name) => id(name, 'required'));
       break;
+    case 'defineView':
+      checkViewName(op.name, index);
+      if (Buffer.byteLength(op.query, 'utf8') > limits.viewQueryBytesMax) {
+        fail('invalid_op', `the view query has more than ${limits.viewQueryBytesMax} bytes`, { op: index, field: 'query' });
+      }
+      break;
+    case 'retireView':
+      checkViewName(op.name, index);
+      break;
   }
+}
+
+/** View names become Kafka topic names (`<prefix>.<graph>.view.<name>`): the graph name rule. */
+function checkViewName(name: string, index: number): void {
+  if (!VIEW_NAME_PATTERN.test(name)) fail('invalid_op', `view names match ${VIEW_NAME_PATTERN.source}`, { op: index, field: 'name' });
 }
 
 /**
@@ -315,6 +329,18 @@ class FieldReader {
     return [...v];
   }
 
+  /** A view query: a JSON object, kept as canonical text (its meaning is checked by the view layer). */
+  query(field: string): string {
+    const v = own(this.raw, field);
+    if (!isPlainObject(v)) fail('invalid_op', `"${field}" must be a query object (docs/query.md)`, this.where(field));
+    try {
+      return canonicalize(v, 0);
+    } catch (err) {
+      if (err instanceof JsonShapeError) fail('invalid_op', `"${field}": ${err.message}`, this.where(field));
+      throw err;
+    }
+  }
+
   value(field: string): WireValue {
     const v = own(this.raw, field);
     if (v === null) fail('invalid_value', `"${field}" is null: to remove a value, use unset`, this.where(field));
@@ -395,6 +421,8 @@ const OP_SPECS: ReadonlyMap<string, OpSpec> = new Map<string, OpSpec>([
       }),
     },
   ],
+  ['defineView', { required: ['name', 'query'], optional: [], parse: (r) => ({ op: 'defineView', name: r.string('name'), query: r.query('query') }) }],
+  ['retireView', { required: ['name'], optional: [], parse: (r) => ({ op: 'retireView', name: r.string('name') }) }],
 ]);
 
 function parseOp(raw: unknown, index: number, limits: Limits): Op {
@@ -620,6 +648,8 @@ export function opToJson(op: Op): JsonObject {
     }
     case 'defineType':
       return { op: 'defineType', type: op.type, kind: op.kind, required: [...op.required] };
+    case 'defineView':
+      return { op: 'defineView', name: op.name, query: JSON.parse(op.query) as unknown };
     default:
       return { ...op };
   }
@@ -650,8 +680,11 @@ function nullableValue(v: Value | null): unknown {
 
 function schemaChangeToJson(c: Extract<Change, { kind: 'schema' }>): JsonObject {
   if ('attr' in c) return { kind: 'schema', attr: c.attr, definition: c.definition === null ? null : { ...c.definition } };
-  const definition = c.definition === null ? null : { kind: c.definition.kind, required: [...c.definition.required] };
-  return { kind: 'schema', type: c.type, definition };
+  if ('type' in c) {
+    const definition = c.definition === null ? null : { kind: c.definition.kind, required: [...c.definition.required] };
+    return { kind: 'schema', type: c.type, definition };
+  }
+  return { kind: 'schema', view: c.view, definition: c.definition === null ? null : { query: JSON.parse(c.definition.query) as unknown } };
 }
 
 function errorToJson(e: TxError): JsonObject {

@@ -1,7 +1,7 @@
 // Netting of change sequences: the one rule behind tx reports, diffs and history. Given changes in
 // applicable order, it returns the net changes that turn the first slice into the last.
 
-import type { AttrDefinition, Change, TypeDefinition, Value } from './types.js';
+import type { AttrDefinition, Change, TypeDefinition, Value, ViewDefinition } from './types.js';
 import { valueIdentity, valuesEqual } from './values.js';
 
 interface EntityGroup {
@@ -72,23 +72,26 @@ function emit(id: string, group: EntityGroup, out: Change[]): void {
 }
 
 function schemaName(c: Change & { kind: 'schema' }): string {
-  return 'attr' in c ? `attr:${c.attr}` : `type:${c.type}`;
+  if ('attr' in c) return `attr:${c.attr}`;
+  return 'type' in c ? `type:${c.type}` : `view:${c.view}`;
 }
 
 /** The definitions in force before a span: a schema change back to one of them is no net change. */
 export interface SchemaBefore {
   attr(name: string): AttrDefinition | undefined;
   type(name: string): TypeDefinition | undefined;
+  view(name: string): ViewDefinition | undefined;
 }
 
-function definitionKey(d: AttrDefinition | TypeDefinition | null | undefined): string {
+function definitionKey(d: AttrDefinition | TypeDefinition | ViewDefinition | null | undefined): string {
   if (!d) return 'none';
   if ('valueType' in d) return `attr:${d.valueType}:${d.cardinality}:${d.unique}`;
+  if ('query' in d) return `view:${d.query}`;
   return `type:${d.kind}:${[...d.required].sort().join('\u0000')}`;
 }
 
 function schemaUnchanged(c: Change & { kind: 'schema' }, before: SchemaBefore): boolean {
-  const prior = 'attr' in c ? before.attr(c.attr) : before.type(c.type);
+  const prior = 'attr' in c ? before.attr(c.attr) : 'type' in c ? before.type(c.type) : before.view(c.view);
   return definitionKey(prior) === definitionKey(c.definition);
 }
 

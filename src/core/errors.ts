@@ -6,6 +6,7 @@ export const ERRORS = {
   invalid_json: { status: 400, message: 'the request body is not valid JSON' },
   invalid_request: { status: 400, message: 'the request does not match the route schema' },
   invalid_graph_name: { status: 400, message: 'graph names match ^[a-z0-9][a-z0-9._-]{0,62}$' },
+  invalid_view_name: { status: 400, message: 'view names match ^[a-z0-9][a-z0-9._-]{0,62}$' },
   invalid_op: { status: 400, message: 'an instruction is malformed or unknown' },
   invalid_value: { status: 400, message: 'a value is malformed (null, bad typed value, too large)' },
   invalid_id: { status: 400, message: 'an id is empty, too long or contains control characters' },
@@ -23,6 +24,7 @@ export const ERRORS = {
   entity_not_found: { status: 404, message: 'no such entity at the basis' },
   tx_not_found: { status: 404, message: 'no transaction at that offset' },
   route_not_found: { status: 404, message: 'no such route' },
+  view_not_found: { status: 404, message: 'no view of that name at the basis' },
   // 409 — the tx was aborted in the fold (the body carries the abort code in error.code)
   tx_aborted: { status: 409, message: 'the transaction was aborted' },
   // 413 / 429
@@ -31,6 +33,7 @@ export const ERRORS = {
   too_many_transactions: { status: 413, message: 'the batch has more transactions than allowed' },
   too_many_graphs: { status: 429, message: 'the graph limit of this process is reached' },
   too_many_subscribers: { status: 429, message: 'the SSE client limit of this process is reached' },
+  too_many_views: { status: 429, message: 'the view limit of this graph is reached' },
   rate_limited: { status: 429, message: 'too many requests' },
   diff_too_large: { status: 413, message: 'the diff span has more changes than allowed; narrow it' },
   result_too_large: { status: 413, message: 'the query result (or an intermediate join) has more rows than allowed' },

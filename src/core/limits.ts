@@ -53,6 +53,10 @@ export interface Limits {
   graphsMax: number;
   /** Entity states kept hot in memory per graph. */
   entityCacheEntriesMax: number;
+  /** Bytes of a view's query text: definitions are schema, loaded whole at open and kept in memory. */
+  viewQueryBytesMax: number;
+  /** Views per graph: every committed tx is maintained against every view, so each one adds fold-time work. */
+  viewsPerGraphMax: number;
   /** Requests per window per token (per address before authentication); only with tokens configured. */
   rateLimitRequestsMax: number;
   /** The rate limit's window (ms). */
@@ -86,8 +90,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   historyChangesMax: 100_000,
   graphsMax: 1_000,
   entityCacheEntriesMax: 100_000,
+  viewQueryBytesMax: 64 * 1024,
+  viewsPerGraphMax: 64,
   rateLimitRequestsMax: 120_000,
   rateLimitWindowMs: 60_000,
 });
 
 export const GRAPH_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** View names follow the graph name rule: they name Kafka topics (`<prefix>.<graph>.view.<name>`). */
+export const VIEW_NAME_PATTERN = GRAPH_NAME_PATTERN;

@@ -108,6 +108,35 @@ export interface SliceChecksum {
   entities: number;
 }
 
+/** A materialized view (DESIGN §6) as of a basis. */
+export interface ViewInfo {
+  name: string;
+  /** The query, as registered (canonical JSON: object keys sorted). */
+  query: unknown;
+  columns: string[];
+  /** Offset of the definition in force at the basis (a redefinition starts a new one). */
+  definedAt: number;
+  /** Every view of the graph is maintained up to this offset (it may lag the materialized offset briefly). */
+  maintainedOffset: number;
+  /** How each tx is maintained: `incremental` (cost follows the tx) or `full` (recomputed per tx, see `reason`). */
+  maintenance: { mode: 'incremental' | 'full'; reason?: string };
+}
+
+/** A page of a view's rows as of `basis`, in row-key order; `next` continues the listing (null at the end). */
+export interface ViewRowsPage {
+  basis: number;
+  columns: string[];
+  rows: unknown[][];
+  next: string | null;
+}
+
+/** One view's change at one offset: the rows it gained and lost (a changed aggregate row is both). */
+export interface ViewDeltaEvent {
+  offset: number;
+  added: unknown[][];
+  removed: unknown[][];
+}
+
 /** Thrown by a subscription whose consumer fell behind its buffer; resume from `resumeFrom`. */
 export class LaggedError extends Error {
   constructor(readonly resumeFrom: number) {
@@ -170,6 +199,28 @@ export interface StrataDb {
    * more than `bufferMax` live reports behind.
    */
   subscribe(graph: string, from: number | undefined, options: SubscribeOptions): AsyncIterable<TxReport>;
+  /**
+   * Registers (or redefines) a view: checks the query statically (invalid_query with its pointer under
+   * `/query`), then publishes a tx with one defineView op. Throws too_many_views past the per-graph limit.
+   */
+  defineView(graph: string, name: string, query: unknown, options: PublishOptions): Promise<PublishResult>;
+  /** Publishes a retireView op; throws view_not_found when the view is not defined at the latest offset. */
+  retireView(graph: string, name: string, options: PublishOptions): Promise<PublishResult>;
+  /** The views defined as of a resolved basis, by name. */
+  views(graph: string, basis: number): Promise<ViewInfo[]>;
+  /** One view as of a resolved basis; throws view_not_found when it is not defined there. */
+  view(graph: string, name: string, basis: number): Promise<ViewInfo>;
+  /**
+   * A page of a view's rows as of the basis `options` name (default: the latest materialized offset),
+   * waiting like minBasis while the view lags; `after` is a previous page's `next`. Throws view_not_found
+   * when the view is not defined at the basis, and the basis errors of resolveBasis.
+   */
+  viewRows(graph: string, name: string, options: ReadOptions, page: { limit: number; after?: string }): Promise<ViewRowsPage>;
+  /**
+   * The view's deltas with offset ≥ from (undefined: only new ones), catch-up then live, no gap, no
+   * duplicate, until `signal` aborts; LaggedError like subscribe. Throws view_not_found for a view never defined.
+   */
+  subscribeView(graph: string, name: string, from: number | undefined, options: SubscribeOptions): AsyncIterable<ViewDeltaEvent>;
   /** Checksum of the slice as of `basis` (a resolved basis, see resolveBasis): schema + every live entity. */
   checksum(graph: string, basis: number): Promise<SliceChecksum>;
   /** Readiness: every known graph's materializer has caught up with the log as of open. */

@@ -39,6 +39,11 @@ export interface TypeDefinition {
   required: string[];
 }
 
+/** A materialized view (DESIGN §6): a query registered as data. `query` is its canonical JSON text. */
+export interface ViewDefinition {
+  query: string;
+}
+
 export type Op =
   | { op: 'create'; id: string; type: string }
   | { op: 'link'; id: string; type: string; from: string; to: string }
@@ -49,7 +54,9 @@ export type Op =
   | { op: 'expect'; id: string; attr: string; value: WireValue | WireValue[] | null }
   | { op: 'terminate'; id: string }
   | { op: 'defineAttr'; attr: string; valueType: ValueType; cardinality: Cardinality; unique: boolean }
-  | { op: 'defineType'; type: string; kind: 'node' | 'edge'; required: string[] };
+  | { op: 'defineType'; type: string; kind: 'node' | 'edge'; required: string[] }
+  | { op: 'defineView'; name: string; query: string } // query: canonical JSON text of the query object
+  | { op: 'retireView'; name: string };
 
 export type OpName = Op['op'];
 
@@ -81,7 +88,8 @@ export type Change =
   | { kind: 'set'; id: string; attr: string; old: Value | null; new: Value | null }
   | { kind: 'added' | 'retracted'; id: string; attr: string; value: Value }
   | { kind: 'schema'; attr: string; definition: AttrDefinition | null }
-  | { kind: 'schema'; type: string; definition: TypeDefinition | null };
+  | { kind: 'schema'; type: string; definition: TypeDefinition | null }
+  | { kind: 'schema'; view: string; definition: ViewDefinition | null };
 
 export type AbortCode =
   | 'entity_exists'

@@ -265,6 +265,25 @@ function applyDefineType(ctx: TxContext, op: Op & { op: 'defineType' }): void {
   ctx.raw.push({ kind: 'schema', type: op.type, definition: def });
 }
 
+/**
+ * A view is (re)defined like an attribute: an identical definition is a no-op, a different query is a
+ * new definition from this offset on (its rows are recomputed there). The query was checked statically
+ * before the tx reached the log (or the record became an invalid_record abort), so nothing can fail here.
+ */
+function applyDefineView(ctx: TxContext, op: Op & { op: 'defineView' }): void {
+  if (ctx.schema.views.get(op.name)?.query === op.query) return;
+  const definition = { query: op.query };
+  ctx.editSchema().views.set(op.name, definition);
+  ctx.raw.push({ kind: 'schema', view: op.name, definition });
+}
+
+/** Retiring a view that is not defined is a no-op, like unsetting an absent attribute. */
+function applyRetireView(ctx: TxContext, op: Op & { op: 'retireView' }): void {
+  if (!ctx.schema.views.has(op.name)) return;
+  ctx.editSchema().views.delete(op.name);
+  ctx.raw.push({ kind: 'schema', view: op.name, definition: null });
+}
+
 function applyOp(ctx: TxContext, op: Op): void {
   switch (op.op) {
     case 'create': return applyCreate(ctx, op);
@@ -277,6 +296,8 @@ function applyOp(ctx: TxContext, op: Op): void {
     case 'terminate': return applyTerminate(ctx, op);
     case 'defineAttr': return applyDefineAttr(ctx, op);
     case 'defineType': return applyDefineType(ctx, op);
+    case 'defineView': return applyDefineView(ctx, op);
+    case 'retireView': return applyRetireView(ctx, op);
   }
 }
 
@@ -318,7 +339,7 @@ export function foldTx(input: FoldInput, tx: TxInput, offset: number): FoldResul
   }
   return {
     status: 'committed',
-    changes: netChanges(ctx.raw, { attr: (n) => input.schema.attrs.get(n), type: (n) => input.schema.types.get(n) }),
+    changes: netChanges(ctx.raw, { attr: (n) => input.schema.attrs.get(n), type: (n) => input.schema.types.get(n), view: (n) => input.schema.views.get(n) }),
     entities: [...ctx.changedOrder.keys()].map((id) => ctx.overlay.get(id)!),
     ...(ctx.schemaChanged ? { schema: ctx.schema } : {}),
   };

@@ -21,6 +21,11 @@ import { stageCommitted } from './writes.js';
 export interface MaterializerHooks {
   onFolded?(report: TxReport, foldSeconds: number): void;
   onError?(err: unknown): void;
+  /**
+   * Static checks the codec cannot make because they belong to a layer above (a view's query is checked
+   * by the query language): throws on a violation, and the record becomes an `invalid_record` abort.
+   */
+  checkTx?(tx: TxInput): void;
 }
 
 const META_KEY = K.metaKey('state');
@@ -47,7 +52,9 @@ export function schemaFromHistory(entries: SchemaEntry[], basis: number): Schema
   for (const e of entries) {
     if (e.offset > basis) break;
     if ('attr' in e) schema.attrs.set(e.attr, e.definition);
-    else schema.types.set(e.type, e.definition);
+    else if ('type' in e) schema.types.set(e.type, e.definition);
+    else if (e.definition === null) schema.views.delete(e.view);
+    else schema.views.set(e.view, e.definition);
   }
   return schema;
 }
@@ -133,7 +140,9 @@ export class Materializer extends EventEmitter {
 
   private decode(record: LogRecord): TxInput | string {
     try {
-      return decodeTx(record.value, this.limits);
+      const tx = decodeTx(record.value, this.limits);
+      this.hooks.checkTx?.(tx);
+      return tx;
     } catch (err) {
       return err instanceof Error ? err.message : String(err);
     }
@@ -189,7 +198,8 @@ export class Materializer extends EventEmitter {
     let seq = 0; // several schema changes may share an offset
     for (const c of result.changes) {
       if (c.kind !== 'schema') continue;
-      const entry: SchemaEntry = 'attr' in c ? { offset, attr: c.attr, definition: c.definition! } : { offset, type: c.type, definition: c.definition! };
+      const entry: SchemaEntry = 'attr' in c ? { offset, attr: c.attr, definition: c.definition! }
+        : 'type' in c ? { offset, type: c.type, definition: c.definition! } : { offset, view: c.view, definition: c.definition };
       this.schemaHistory.push(entry);
       this.pending.push({ key: K.schemaKey(offset, seq++), value: encodeSchemaEntry(entry) });
     }

@@ -1,7 +1,7 @@
 // The state the fold reads and produces: entity states, the schema, and the read-only input the
 // materializer prefetches before folding a tx (the fold itself never awaits).
 
-import type { AttrDefinition, TypeDefinition } from '../core/types.js';
+import type { AttrDefinition, TypeDefinition, ViewDefinition } from '../core/types.js';
 import type { StoredEntity } from '../store/records.js';
 
 /** The fold works on exactly what an entity version stores. */
@@ -10,14 +10,16 @@ export type EntityState = StoredEntity;
 export interface Schema {
   attrs: Map<string, AttrDefinition>;
   types: Map<string, TypeDefinition>;
+  /** Views in force (DESIGN §6): defined by tx ops like the rest of the schema, so every offset knows them. */
+  views: Map<string, ViewDefinition>;
 }
 
 export function emptySchema(): Schema {
-  return { attrs: new Map(), types: new Map() };
+  return { attrs: new Map(), types: new Map(), views: new Map() };
 }
 
 export function cloneSchema(s: Schema): Schema {
-  return { attrs: new Map(s.attrs), types: new Map(s.types) };
+  return { attrs: new Map(s.attrs), types: new Map(s.types), views: new Map(s.views) };
 }
 
 export function cloneEntity(e: EntityState): EntityState {

@@ -6,7 +6,7 @@ import type { DiffFilter } from '../core/strata-api.js';
 import type { Change } from '../core/types.js';
 import type { StoredEntity } from '../store/records.js';
 import type { Schema } from '../materializer/state.js';
-import type { GraphReader } from './reader.js';
+import type { EntityIdentity, GraphReader } from './reader.js';
 
 export class DiffTooLargeError extends RangeError {}
 
@@ -32,7 +32,7 @@ async function statesOf(reader: GraphReader, ids: string[], basis: number): Prom
  * Forward net changes of (lo, hi]: schema first, then terminations of edges, then of nodes (so a
  * node's termination never precedes its edges'), then everything else in first-appearance order.
  */
-async function forward(ctx: DiffContext, lo: number, hi: number): Promise<{ schema: Change[]; groups: Map<string, EntityChange[]>; kinds: Map<string, StoredEntity | null> }> {
+async function forward(ctx: DiffContext, lo: number, hi: number): Promise<{ schema: Change[]; groups: Map<string, EntityChange[]>; kinds: Map<string, EntityIdentity | null> }> {
   const { reader, maxChanges } = ctx;
   const raw: Change[] = [];
   for (const report of await reader.reports(lo + 1, hi)) {
@@ -40,8 +40,9 @@ async function forward(ctx: DiffContext, lo: number, hi: number): Promise<{ sche
     if (raw.length > maxChanges) throw new DiffTooLargeError(`the span (${lo}, ${hi}] has more than ${maxChanges} changes`);
   }
   const before = ctx.schemaAt(lo);
-  const { schema, groups } = groupByEntity(netChanges(raw, { attr: (n) => before.attrs.get(n), type: (n) => before.types.get(n) }));
-  const kinds = await statesOf(reader, [...groups.keys()], hi);
+  const { schema, groups } = groupByEntity(netChanges(raw, { attr: (n) => before.attrs.get(n), type: (n) => before.types.get(n), view: (n) => before.views.get(n) }));
+  // Kind and type never change, so any version tells them: no read of each entity as of `hi`.
+  const kinds = await reader.identities([...groups.keys()]);
   const terminations = (kind: 'node' | 'edge') =>
     [...groups].filter(([id, cs]) => cs.length === 1 && cs[0].kind === 'terminated' && kinds.get(id)?.kind === kind);
   const ordered = new Map([...terminations('edge'), ...terminations('node')]);
@@ -101,11 +102,12 @@ function schemaInverse(ctx: DiffContext, schema: Change[], lo: number): Change[]
   return schema.map((c) => {
     if (c.kind !== 'schema') return c;
     if ('attr' in c) return { kind: 'schema', attr: c.attr, definition: at.attrs.get(c.attr) ?? null };
-    return { kind: 'schema', type: c.type, definition: at.types.get(c.type) ?? null };
+    if ('type' in c) return { kind: 'schema', type: c.type, definition: at.types.get(c.type) ?? null };
+    return { kind: 'schema', view: c.view, definition: at.views.get(c.view) ?? null };
   });
 }
 
-function matches(c: Change, filter: DiffFilter, types: Map<string, StoredEntity | null>): boolean {
+function matches(c: Change, filter: DiffFilter, types: Map<string, EntityIdentity | null>): boolean {
   if (filter.id === undefined && filter.type === undefined) return true;
   if (c.kind === 'schema') return false;
   if (filter.id !== undefined && c.id !== filter.id) return false;

@@ -14,6 +14,11 @@ import { idAtKeyEnd } from '../materializer/prefetch.js';
 
 export type SchemaAt = (basis: number) => Schema;
 
+export interface EntityIdentity {
+  kind: 'node' | 'edge';
+  type: string;
+}
+
 /** The greatest offset in ascending `offsets` that is ≤ basis, or null. */
 function latestAtOrBefore(offsets: number[], basis: number): number | null {
   let lo = 0;
@@ -83,6 +88,27 @@ export class GraphReader {
     if (entry.latest === null || entry.latest.offset !== offset) return undefined;
     const e = entry.latest.entity;
     return e.terminatedAt !== null && e.terminatedAt <= basis ? null : entry;
+  }
+
+  /**
+   * Kind and type of each id (both fixed at creation), from the read cache or else one batched read of
+   * the latest versions; null for an id never created. Diffs need no more than this to order and filter.
+   */
+  async identities(ids: string[]): Promise<Map<string, EntityIdentity | null>> {
+    const out = new Map<string, EntityIdentity | null>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const latest = this.cache.peek(id)?.latest;
+      if (latest) out.set(id, { kind: latest.entity.kind, type: latest.entity.type });
+      else missing.push(id);
+    }
+    const found = await this.store.getMany(missing.map(K.currentKey));
+    missing.forEach((id, i) => {
+      const buf = found[i];
+      const e = buf ? decodeVersion(id, buf).entity : null;
+      out.set(id, e && { kind: e.kind, type: e.type });
+    });
+    return out;
   }
 
   /** The stored state of an entity as of `basis` (terminated ones included), or null if not yet created. */

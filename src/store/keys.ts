@@ -13,6 +13,14 @@
 //   'i' str(to) str(edgeId)               → in-edge lifetime {type, from, c, x}
 //   'y' str(type) str(id)                 → lifetime {c, x} (listing by type)
 //   'v' str(attr) value desc… str(id) desc64(offset) → 1 assert / 0 retract (listing by value, unique)
+//   'q' str(view) rowKey                  → the view row as last maintained (JSON), empty = absent: one get
+//   'r' str(view) rowKey desc64(offset)   → the row from that offset on (JSON), empty = removed there
+//   'd' str(view) u64(offset)             → the view's delta at that offset {added, removed} (JSON)
+//   'm' "views"                           → offset up to which every view is maintained
+//
+// `rowKey` = the row's key columns (every found variable; the grouping variables of an aggregate view)
+// as `value`s one after another: prefix-free, so one row's versions are one contiguous range.
+// The view families are written by the view maintainer (src/views) in its own batches, never by the fold.
 //
 // `value` = tag byte + escaped body + 0x00 0x01 (escape 0x00 as 0x00 0xFF), so a value is a prefix-free
 // key component and equal values (5 the long, 5.0 the double) encode identically.
@@ -65,6 +73,13 @@ export const attrPrefix = (attr: string): Buffer => Buffer.concat([tag('v'), str
 export const attrValuePrefix = (attr: string, value: Value): Buffer => Buffer.concat([attrPrefix(attr), encodeValue(value)]);
 export const attrValueKey = (attr: string, value: Value, id: string, offset: number): Buffer =>
   Buffer.concat([attrValuePrefix(attr, value), str(id), desc64(offset)]);
+
+export const viewCurrentPrefix = (view: string): Buffer => Buffer.concat([tag('q'), str(view)]);
+export const viewCurrentKey = (view: string, rowKey: Buffer): Buffer => Buffer.concat([viewCurrentPrefix(view), rowKey]);
+export const viewRowsPrefix = (view: string): Buffer => Buffer.concat([tag('r'), str(view)]);
+export const viewRowKey = (view: string, rowKey: Buffer, offset: number): Buffer => Buffer.concat([viewRowsPrefix(view), rowKey, desc64(offset)]);
+export const viewDeltaPrefix = (view: string): Buffer => Buffer.concat([tag('d'), str(view)]);
+export const viewDeltaKey = (view: string, offset: number): Buffer => Buffer.concat([viewDeltaPrefix(view), u64(offset)]);
 
 /** The smallest key greater than every key starting with `prefix`. */
 export function prefixEnd(prefix: Buffer): Buffer {

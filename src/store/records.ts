@@ -1,7 +1,7 @@
 // Value encodings of the state store (version 1): entity versions, edge/type lifetimes, meta and schema
 // entries. Compact JSON: V8 parses it fast, and a version is rewritten only when its entity changes.
 
-import type { AttrDefinition, Change, TypeDefinition, Value } from '../core/types.js';
+import type { AttrDefinition, Change, TypeDefinition, Value, ViewDefinition } from '../core/types.js';
 
 /** An entity's full state after a tx: what a version holds and what the fold works on. */
 export interface StoredEntity {
@@ -102,7 +102,9 @@ export function decodeMeta(buf: Buffer): GraphMeta {
 
 export type SchemaEntry =
   | { offset: number; attr: string; definition: AttrDefinition }
-  | { offset: number; type: string; definition: TypeDefinition };
+  | { offset: number; type: string; definition: TypeDefinition }
+  /** A view definition; null = retired at that offset. */
+  | { offset: number; view: string; definition: ViewDefinition | null };
 
 export function encodeSchemaEntry(e: SchemaEntry): Buffer {
   return Buffer.from(JSON.stringify(e));

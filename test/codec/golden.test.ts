@@ -26,5 +26,5 @@ test('tx-report.v1.bin decodes to the golden report', () => {
 });
 
 test('the Transaction schema fingerprint is pinned (it changes only with the wire format)', () => {
-  assert.equal(txSchemaFingerprint, 'a4ab6731780ed06bcd4bea792ef1c3f8ad758688400aa44ac8dc1c1a5446bb95');
+  assert.equal(txSchemaFingerprint, '6c5c0db2f3a86f3cc1e55cbd55f0ab57f129530a3589e7048eee1de97492aeb4');
 });

@@ -83,10 +83,11 @@ test(`determinism: two materializations of one log, and a rebuild, agree at ever
     await log.close();
     assert.deepEqual(results.map((r) => [r.graph, r.records, r.offset]), [[GRAPH, TXS, TXS - 1]]);
     assert.equal(lines.filter((l) => l === 'rebuild progress').length, Math.floor(TXS / 100));
-    assert.deepEqual(await storeDigest(join(dirA, 'state', GRAPH)), digestA, 'raw RocksDB contents changed by the rebuild');
     const rebuilt = await openStrata({ dataDir: dirA });
     const fromRebuilt = await everyOffset(rebuilt);
     await rebuilt.close();
+    // Compared after an open: derived state a rebuild leaves to the server (view rows) is then in place too.
+    assert.deepEqual(await storeDigest(join(dirA, 'state', GRAPH)), digestA, 'raw RocksDB contents changed by the rebuild');
     assert.equal(firstDifference(fromA.checksums, fromRebuilt.checksums), -1, 'checksums after the rebuild differ');
     assert.equal(firstDifference(fromA.reports, fromRebuilt.reports), -1, 'tx reports after the rebuild differ');
     console.log(`determinism seed ${SEED}: ${TXS} txs, ${digestA.entries} RocksDB entries, ${new Set(fromA.checksums).size} distinct checksums`);

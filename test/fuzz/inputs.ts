@@ -19,6 +19,7 @@ const IDS = [
   'n1', 'e1', 'missing', '%00', '%0A', '%7F', '%E2%82', '%FF%FE', '%', '%%', '%zz', 'a%2Fb', '..%2F..%2Fetc%2Fpasswd', '\u{1F600}', '%F0%9F%98',
   'x'.repeat(257), 'y'.repeat(4000), '%C0%AF', '%ED%A0%80', ' ', '%20', '__proto__', 'constructor', 'prototype',
 ];
+const VIEW_NAMES = ['v', 'missing', '', 'A', 'x'.repeat(300), '%00', '..', '%2F', 'v%20w', '__proto__'];
 const OFFSETS = ['-1', 'abc', '1e3', '99999999999999999999', '0x10', '1.5', '', 'NaN', '-0', '+1', '00', '9007199254740993', '1%00', ' 1', 'Infinity', '100000'];
 const QUERY_KEYS = ['at', 'asOf', 'minBasis', 'from', 'to', 'limit', 'cursor', 'where', 'type', 'id', 'types', 'ids', 'attrs', 'wait', 'timeout', 'bogus', '__proto__', 'constructor', 'a[b]', 'at[]', '', '%00'];
 const QUERY_VALUES = [
@@ -46,6 +47,10 @@ const ROUTES: ((g: string, rng: Rng) => string)[] = [
   (g) => `/v1/graphs/${g}/query`,
   (g) => `/v1/graphs/${g}/events`,
   (g) => `/v1/graphs/${g}/checksum`,
+  (g) => `/v1/graphs/${g}/views`,
+  (g, rng) => `/v1/graphs/${g}/views/${rng.pick(VIEW_NAMES)}`,
+  (g, rng) => `/v1/graphs/${g}/views/${rng.pick(VIEW_NAMES)}/rows`,
+  (g, rng) => `/v1/graphs/${g}/views/${rng.pick(VIEW_NAMES)}/events`,
   () => '/metrics',
   () => '/healthz',
   () => '/readyz',
@@ -191,7 +196,7 @@ export function publishRequest(rng: Rng): FuzzRequest {
   return { kind, method: 'POST', url: `/v1/graphs/fuzz/transactions${batch ? ':batch' : ''}${rng.chance(0.2) ? queryString(rng) : ''}`, headers: { 'content-type': 'application/json' }, payload };
 }
 
-const READ_ROUTES = ['entities', 'entities/n1', 'entities/e1', 'entities/n1/history', 'diff', 'transactions', 'transactions/0', 'checksum', 'events', ''];
+const READ_ROUTES = ['views', 'views/v', 'views/v/rows', 'entities', 'entities/n1', 'entities/e1', 'entities/n1/history', 'diff', 'transactions', 'transactions/0', 'checksum', 'events', ''];
 const READ_KEYS = ['at', 'asOf', 'minBasis', 'from', 'to', 'limit', 'cursor', 'where', 'type', 'id', 'types', 'ids', 'attrs'];
 const READ_VALUES = [...OFFSETS, '0', '0', '1', '-1', '2', '1000', '2024-01-01T00:00:00Z', '2999-01-01T00:00:00Z', 'T', 'a:x', 'a:"x"', 'a:1', 'a:{', 'n1', 'e1', 'eyJ4IjoxfQ', 'x'.repeat(300)];
 

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { Store } from '../../src/store/rocks.js';
-import type { ReferenceModel } from '../reference/model.js';
+import { compareScalars, type ReferenceModel } from '../reference/model.js';
 
 /** JSON with sorted object keys at every level (the docs' "canonical JSON"). */
 function canonical(v: unknown): string {
@@ -16,23 +16,47 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The checksum the docs define, computed from the reference model's slice and entity reads at `at`. */
+/** Creation offsets by id, from the reference's per-tx net changes (ids are never reused). */
+const createdAtCache = new WeakMap<ReferenceModel, { upTo: number; offsets: Map<string, number> }>();
+
+function createdAtOf(model: ReferenceModel): Map<string, number> {
+  const cached = createdAtCache.get(model) ?? { upTo: 0, offsets: new Map<string, number>() };
+  for (; cached.upTo < model.txs.length; cached.upTo++) {
+    const tx = model.txs[cached.upTo]!;
+    for (const c of tx.changes) if (c.kind === 'created') cached.offsets.set(c.id, tx.offset);
+  }
+  createdAtCache.set(model, cached);
+  return cached.offsets;
+}
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The checksum the docs define, computed from the reference model's slice at `at`: each live entity
+ * in its `GET /entities/:id` shape (adjacency derived from the slice's edges in one pass).
+ */
 export function modelChecksum(model: ReferenceModel, at: number): string {
   const hash = createHash('sha256');
   const slice = model.sliceAt(at);
   const attrs = Object.fromEntries([...slice.attrDefs].map(([k, d]) => [k, { valueType: d.valueType, cardinality: d.cardinality, unique: d.unique }]));
   const types = Object.fromEntries([...slice.typeDefs].map(([k, d]) => [k, { kind: d.kind, required: [...d.required].sort() }]));
   hash.update(`${canonical({ attrs, types })}\n`);
-  const ids = model.liveIds(at).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  const out = new Map<string, { id: string; type: string; to: string }[]>();
+  const inn = new Map<string, { id: string; type: string; from: string }[]>();
+  for (const e of slice.entities.values()) {
+    if (e.kind !== 'edge') continue;
+    out.set(e.from!, [...(out.get(e.from!) ?? []), { id: e.id, type: e.type, to: e.to! }]);
+    inn.set(e.to!, [...(inn.get(e.to!) ?? []), { id: e.id, type: e.type, from: e.from! }]);
+  }
+  const createdAt = createdAtOf(model);
+  const ids = [...slice.entities.keys()].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
   for (const id of ids) {
-    const e = model.entity(id, at);
-    if (e === null) continue;
-    if (e.kind === 'node') {
-      const byId = <T extends { id: string }>(xs: T[]) => [...xs].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      hash.update(`${canonical({ ...e, out: byId(e.out), in: byId(e.in) })}\n`);
-    } else {
-      hash.update(`${canonical(e)}\n`);
-    }
+    const e = slice.entities.get(id)!;
+    const values: Record<string, unknown> = {};
+    for (const [a, v] of e.attrs) values[a] = Array.isArray(v) ? [...v].sort(compareScalars) : v;
+    const common = { id, kind: e.kind, type: e.type, createdAt: createdAt.get(id), attrs: values };
+    const line = e.kind === 'edge' ? { ...common, from: e.from, to: e.to } : { ...common, out: [...(out.get(id) ?? [])].sort(byId), in: [...(inn.get(id) ?? [])].sort(byId) };
+    hash.update(`${canonical(line)}\n`);
   }
   return hash.digest('hex');
 }
@@ -58,4 +82,25 @@ export async function storeDigest(path: string): Promise<{ digest: string; entri
     await store.close();
   }
   return { digest: hash.digest('hex'), entries };
+}
+
+/** Keys only in A, only in B, or with different values (printable, first `max` of each), for failure messages. */
+export async function storeDiff(pathA: string, pathB: string, max = 10): Promise<string[]> {
+  const load = async (path: string) => {
+    const store = await Store.open(path);
+    try {
+      const all = new Map<string, string>();
+      for (const { key, value } of await store.range(Buffer.alloc(0), Buffer.alloc(64, 0xff))) all.set(key.toString('hex'), value.toString('hex'));
+      return all;
+    } finally {
+      await store.close();
+    }
+  };
+  const [a, b] = [await load(pathA), await load(pathB)];
+  const show = (hex: string) => JSON.stringify(Buffer.from(hex, 'hex').toString('latin1'));
+  const out: string[] = [];
+  for (const [k, v] of a) if (!b.has(k)) out.push(`only in ${pathA}: ${show(k)} = ${show(v).slice(0, 300)}`);
+  for (const [k, v] of b) if (!a.has(k)) out.push(`only in ${pathB}: ${show(k)} = ${show(v).slice(0, 300)}`);
+  for (const [k, v] of a) if (b.has(k) && b.get(k) !== v) out.push(`differs: ${show(k)}: ${show(v).slice(0, 200)} vs ${show(b.get(k)!).slice(0, 200)}`);
+  return out.slice(0, max * 3);
 }

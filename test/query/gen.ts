@@ -89,13 +89,17 @@ function randomTx(rng: Rng, live: LiveSet): { ops: Op[]; apply: () => void } {
   };
 }
 
-/** Publishes a random history; returns the last offset. */
-export async function publishRandomGraph(db: StrataDb, graph: string, seed: number, txCount: number): Promise<number> {
+/**
+ * Publishes a random history; returns the last offset. `before(i)` runs before the i-th random tx (the
+ * view tests define views mid-history with it); it does not touch the generator's random sequence.
+ */
+export async function publishRandomGraph(db: StrataDb, graph: string, seed: number, txCount: number, before?: (i: number) => Promise<void>): Promise<number> {
   const rng = new Rng(seed);
   const live = new LiveSet();
   const opts = { wait: true, timeoutMs: 10_000 };
   let last = (await db.transact(graph, { id: null, meta: {}, ops: SCHEMA }, opts)).offset;
   for (let i = 0; i < txCount; i++) {
+    await before?.(i);
     const tx = randomTx(rng, live);
     const result = await db.transact(graph, { id: null, meta: {}, ops: tx.ops }, opts);
     if (result.status === 'committed') tx.apply();
