@@ -38,7 +38,16 @@ export function frame(event: string, data: unknown, id?: number): string {
 /** Writes and, when the socket's buffer is full, waits for it to drain: memory stays bounded. */
 async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   if (raw.destroyed || raw.writableEnded) return;
-  if (!raw.write(text)) await once(raw, 'drain', { signal });
+  // Events written in the same turn of the event loop leave in one syscall: with many subscribers a
+  // write per event per socket is what would saturate the CPU.
+  if (raw.writableCorked === 0) {
+    raw.cork();
+    setImmediate(() => raw.uncork());
+  }
+  if (!raw.write(text)) {
+    raw.uncork();
+    await once(raw, 'drain', { signal });
+  }
 }
 
 /** The event payload of DESIGN §5: the report without its ops, with the changes the filter kept. */
