@@ -333,6 +333,11 @@ async function* subscribe(h: GraphHandle, from: number | undefined, options: Sub
   let wake: (() => void) | null = null;
   const onReport = (r: TxReport): void => {
     if (live) {
+      // An idle consumer with nothing queued may take the report at once, in order by construction.
+      if (queue.length === 0 && wake !== null && r.offset >= next && options.deliver?.(r)) {
+        next = r.offset + 1;
+        return;
+      }
       if (queue.length < bufferMax) queue.push(r);
       else if (!overflow) {
         overflow = true;

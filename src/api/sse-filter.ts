@@ -37,16 +37,44 @@ export class ChangeFilter {
 
   /** The report's changes that pass every filter, in their original order. */
   async select(report: TxReport): Promise<Change[]> {
+    const sync = this.selectSync(report);
+    if (sync !== undefined) return sync;
     const { types, ids, attrs } = this.spec;
-    for (const c of report.changes) if (c.kind === 'created') this.remember(c.id, c.type);
     const kept: Change[] = [];
     for (const c of report.changes) {
-      if (ids !== null && !('id' in c && ids.has(c.id))) continue;
-      if (attrs !== null && !('attr' in c && attrs.has(c.attr))) continue;
+      if (!this.passesIdsAndAttrs(c, ids, attrs)) continue;
       if (types !== null && !types.has((await this.typeOf(c, report.offset)) ?? '')) continue;
       kept.push(c);
     }
     return kept;
+  }
+
+  private passesIdsAndAttrs(c: Change, ids: FilterSpec['ids'], attrs: FilterSpec['attrs']): boolean {
+    return (ids === null || ('id' in c && ids.has(c.id))) && (attrs === null || ('attr' in c && attrs.has(c.attr)));
+  }
+
+  /** The same selection without awaiting, or undefined when a type must first be looked up. */
+  selectSync(report: TxReport): Change[] | undefined {
+    const { types, ids, attrs } = this.spec;
+    for (const c of report.changes) if (c.kind === 'created') this.remember(c.id, c.type);
+    const kept: Change[] = [];
+    for (const c of report.changes) {
+      if (!this.passesIdsAndAttrs(c, ids, attrs)) continue;
+      if (types !== null) {
+        const type = this.knownTypeOf(c);
+        if (type === undefined) return undefined;
+        if (!types.has(type ?? '')) continue;
+      }
+      kept.push(c);
+    }
+    return kept;
+  }
+
+  /** A change's entity type when known without I/O: null = none, undefined = must be looked up. */
+  private knownTypeOf(c: Change): string | null | undefined {
+    if (c.kind === 'schema') return 'type' in c ? c.type : null;
+    if (c.kind === 'created') return c.type;
+    return this.typeById.get(c.id);
   }
 
   private async typeOf(c: Change, offset: number): Promise<string | null> {

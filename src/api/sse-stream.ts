@@ -38,13 +38,7 @@ export function frame(event: string, data: unknown, id?: number): string {
 /** Writes and, when the socket's buffer is full, waits for it to drain: memory stays bounded. */
 async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   if (raw.destroyed || raw.writableEnded) return;
-  // Events written in the same turn of the event loop leave in one syscall: with many subscribers a
-  // write per event per socket is what would saturate the CPU.
-  if (raw.writableCorked === 0) {
-    raw.cork();
-    setImmediate(() => raw.uncork());
-  }
-  if (!raw.write(text)) {
+  if (!corkedWrite(raw, text)) {
     raw.uncork();
     await once(raw, 'drain', { signal });
   }
@@ -69,16 +63,39 @@ async function eventData(report: TxReport, filter: ChangeFilter): Promise<Record
  */
 const unfilteredFrames = new WeakMap<TxReport, string>();
 
-async function eventText(report: TxReport, filter: ChangeFilter): Promise<string | null> {
-  if (!filter.active) {
-    const cached = unfilteredFrames.get(report);
-    if (cached !== undefined) return cached;
+function unfilteredText(report: TxReport): string {
+  let text = unfilteredFrames.get(report);
+  if (text === undefined) {
+    const { ops: _ops, ...data } = reportToJson(report);
+    text = frame('tx', data, report.offset);
+    unfilteredFrames.set(report, text);
   }
-  const data = await eventData(report, filter);
-  if (data === null) return null;
-  const text = frame('tx', data, report.offset);
-  if (!filter.active) unfilteredFrames.set(report, text);
   return text;
+}
+
+async function eventText(report: TxReport, filter: ChangeFilter): Promise<string | null> {
+  if (!filter.active) return unfilteredText(report);
+  const data = await eventData(report, filter);
+  return data === null ? null : frame('tx', data, report.offset);
+}
+
+/** A filtered event without awaiting: null = nothing matched, undefined = needs a type lookup. */
+function filteredTextSync(report: TxReport, filter: ChangeFilter): string | null | undefined {
+  const changes = filter.selectSync(report);
+  if (changes === undefined) return undefined;
+  if (changes.length === 0) return null;
+  const { ops: _ops, ...data } = reportToJson({ ...report, changes });
+  return frame('tx', data, report.offset);
+}
+
+function corkedWrite(raw: ServerResponse, text: string): boolean {
+  // Events written in the same turn of the event loop leave in one syscall: with many subscribers a
+  // write per event per socket is what would saturate the CPU.
+  if (raw.writableCorked === 0) {
+    raw.cork();
+    setImmediate(() => raw.uncork());
+  }
+  return raw.write(text);
 }
 
 export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Promise<void> {
@@ -94,7 +111,16 @@ export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Pr
   o.signal.addEventListener('abort', onLeave);
   let next = o.from;
   try {
-    const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave });
+    // Unfiltered live events on an uncongested socket are written straight from the report event.
+    const deliver = (report: TxReport): boolean => {
+      if (raw.writableNeedDrain || raw.destroyed || raw.writableEnded) return false;
+      const text = o.filter.active ? filteredTextSync(report, o.filter) : unfilteredText(report);
+      if (text === undefined) return false; // a type lookup is needed: take the buffered path
+      next = report.offset + 1;
+      if (text !== null) corkedWrite(raw, text);
+      return true;
+    };
+    const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave, deliver });
     for await (const report of reports) {
       const text = await eventText(report, o.filter);
       next = report.offset + 1; // written to the socket's buffer below, ahead of any final event

@@ -154,6 +154,12 @@ export interface SubscribeOptions {
    * (e.g. on a congested socket) can give up at once instead of on its next pull.
    */
   onOverflow?: () => void;
+  /**
+   * Live fast path: called synchronously with a live report while the consumer is idle (waiting for
+   * the next one). Returning true means the consumer took the report itself and it is not yielded;
+   * false falls back to the buffered path. Saves a queue and several promise hops per event.
+   */
+  deliver?: (report: TxReport) => boolean;
 }
 
 export interface StrataDb {
