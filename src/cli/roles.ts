@@ -7,7 +7,7 @@ export type Role = (typeof ROLES)[number];
 export interface RoleDuties {
   /** Serves the public HTTP API (publish, reads, subscriptions); otherwise only /healthz, /readyz, /metrics. */
   publicApi: boolean;
-  /** Produces derived topics (`<prefix>.<graph>.changes`): one such process per deployment, or duplicates. */
+  /** Produces derived topics (`<prefix>.<graph>.changes`, `.view.<name>`): one such process per deployment, or duplicates. */
   derivedTopics: boolean;
 }
 

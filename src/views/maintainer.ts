@@ -97,8 +97,30 @@ export class ViewMaintainer extends EventEmitter {
     }
   }
 
+  /**
+   * With no view defined, nothing before the next view definition needs a report read or a write: skip to
+   * just before it (in memory only; after a restart the skip is redone as cheaply). Returns whether it skipped.
+   */
+  private skipWithoutViews(target: number): boolean {
+    if (this.views.size > 0) return false;
+    let next = Number.POSITIVE_INFINITY;
+    for (const e of this.handle.materializer.schemaHistory) {
+      if ('view' in e && e.offset > this.offset) {
+        next = e.offset;
+        break;
+      }
+    }
+    const reached = Math.min(target, next - 1);
+    if (reached <= this.offset) return false;
+    this.offset = reached;
+    this.emit('maintained', reached);
+    this.waiters.passed(reached);
+    return true;
+  }
+
   /** One step: up to REPORTS_PER_STEP reports after `offset`, folded into the views and written at once. */
   private async catchUp(target: number): Promise<void> {
+    if (this.skipWithoutViews(target)) return;
     const durable = Math.min(target, this.handle.durableOffset);
     const reports = await this.handle.reader.reports(this.offset + 1, durable, REPORTS_PER_STEP);
     const deltas: ViewDelta[] = [];

@@ -77,9 +77,9 @@ kafkaSuite('view changelog topics on kafka', launcher, (launcherPath) => {
       // An api replica folds the same log but produces no derived topic.
       dbs.push(await openReplica(await temp.make('api'), cluster.bootstrap, prefix, { changes: false }));
 
-      // Deltas: +[ada,1] · -[ada,1]+[ada,2] · +[bob,1] · -[ada,2]+[ada,1]: 7 messages, each exactly once.
-      const seen = await consume(kafka, `${prefix}.shop.view.per-customer`, 7);
-      assert.equal(seen.length, 7);
+      // Deltas: +[ada,1] · -[ada,1]+[ada,2] · +[bob,1] · -[ada,2]+[ada,1]: 6 messages, each exactly once.
+      const seen = await consume(kafka, `${prefix}.shop.view.per-customer`, 6);
+      assert.equal(seen.length, 6);
       const table = new Map<string, unknown[]>();
       for (const m of seen.sort((a, b) => a.value.offset - b.value.offset || (a.value.op === 'removed' ? -1 : 1))) {
         assert.equal(m.key, JSON.stringify([m.value.row[0]]), 'keyed by the row key (the grouping column)');

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 export interface DocExample {
   /** Line of the curl block in the document (1-based), for failure messages. */
   line: number;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path and query string, e.g. /v1/graphs/demo/query?at=0. */
   path: string;
   body: string | null;
@@ -42,7 +42,7 @@ function parseCurl(command: string, line: number): Omit<DocExample, 'expected'> 
   const data = /-d '([\s\S]*)'\s*$/.exec(command);
   return {
     line,
-    method: data || /-X POST/.test(command) ? 'POST' : 'GET',
+    method: (/-X (POST|PUT|DELETE)/.exec(command)?.[1] as 'POST' | 'PUT' | 'DELETE' | undefined) ?? (data ? 'POST' : 'GET'),
     path: url[1]!,
     body: data ? data[1]! : null,
     statusOnly: command.includes("-w '%{http_code}"),

@@ -62,6 +62,13 @@ function decodeRowsCursor(text: string, view: string): RowsCursor {
 }
 
 export async function viewRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  definitionRoutes(app, ctx);
+  readRoutes(app, ctx);
+  viewEventsRoute(app, ctx);
+}
+
+/** PUT and DELETE: each publishes one tx, answered like a publish. */
+function definitionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, limits } = ctx;
   const publishOptions = (q: { wait: boolean; timeout?: number }) => ({ wait: q.wait, timeoutMs: q.timeout ?? limits.publishWaitMsDefault });
 
@@ -98,6 +105,10 @@ export async function viewRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     },
   );
 
+}
+
+function readRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { db, limits } = ctx;
   app.get<{ Params: GraphParams; Querystring: ReadQuery }>(
     '/v1/graphs/:graph/views',
     { schema: { tags, summary: 'The views defined as of the basis', params: graphParamsSchema, querystring: readQuerySchema({}) } },
@@ -140,8 +151,6 @@ export async function viewRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       return { basis: page.basis, columns: page.columns, rows: page.rows, next };
     },
   );
-
-  viewEventsRoute(app, ctx);
 }
 
 function viewEventsRoute(app: FastifyInstance, ctx: ApiContext): void {

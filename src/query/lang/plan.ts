@@ -44,8 +44,10 @@ export interface Plan {
 }
 
 // Relative costs: a bound id is one read; an index lookup reads its matches; scans read everything.
+// A constant value reads every holder of it whatever the solutions so far, so once variables are bound
+// (a seeded view re-evaluation) following them is cheaper than the value index of a constant.
 const COST = {
-  entity: 1, valueIndex: 10, adjacency: 10, reachBound: 100, typeIndex: 1_000, edgeTypeIndex: 2_000,
+  entity: 1, valueIndex: 10, valueIndexConstant: 50, adjacency: 10, reachBound: 100, typeIndex: 1_000, edgeTypeIndex: 2_000,
   attrIndex: 5_000, edgeScan: 20_000, scan: 100_000, reachAll: 200_000,
 } as const;
 
@@ -75,7 +77,8 @@ export function accessFor(c: Clause, bound: Set<string>): [Access, number] {
       return isBound(c.type, bound) ? ['typeIndex', COST.typeIndex] : ['scan', COST.scan];
     case 'attr':
       if (isBound(c.id, bound)) return ['entity', COST.entity];
-      return isBound(c.value, bound) ? ['valueIndex', COST.valueIndex] : ['attrIndex', COST.attrIndex];
+      if (!isBound(c.value, bound)) return ['attrIndex', COST.attrIndex];
+      return ['valueIndex', c.value.t === 'const' ? COST.valueIndexConstant : COST.valueIndex];
     case 'edge':
       return edgeAccess(c, bound);
     case 'reach':
