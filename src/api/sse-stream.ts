@@ -36,7 +36,7 @@ export function frame(event: string, data: unknown, id?: number): string {
 }
 
 /** Writes and, when the socket's buffer is full, waits for it to drain: memory stays bounded. */
-async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
+export async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   if (raw.destroyed || raw.writableEnded) return;
   if (!corkedWrite(raw, text)) {
     raw.uncork();
@@ -98,13 +98,19 @@ function corkedWrite(raw: ServerResponse, text: string): boolean {
   return raw.write(text);
 }
 
-export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Promise<void> {
+/** Sends the headers and a first comment and starts heartbeats; returns what stops them. */
+export function openStream(raw: ServerResponse, heartbeatMs: number): () => void {
   raw.writeHead(200, SSE_HEADERS);
   raw.write(': connected\n\n');
   // Heartbeats keep idle proxies from closing the connection; skipped while the socket is congested.
   const heartbeat = setInterval(() => {
     if (!raw.writableNeedDrain && !raw.writableEnded) raw.write(': hb\n\n');
-  }, o.heartbeatMs);
+  }, heartbeatMs);
+  return () => clearInterval(heartbeat);
+}
+
+export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Promise<void> {
+  const stopHeartbeat = openStream(raw, o.heartbeatMs);
   // Aborted when the client leaves or when its live buffer overflows while we wait for the socket.
   const congested = new AbortController();
   const onLeave = (): void => congested.abort();
@@ -132,7 +138,7 @@ export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Pr
     await endWithError(raw, lagged, o);
   } finally {
     o.signal.removeEventListener('abort', onLeave);
-    clearInterval(heartbeat);
+    stopHeartbeat();
     if (!raw.writableEnded) raw.end();
   }
 }

@@ -1,12 +1,11 @@
 // Writes one Server-Sent Events stream of a view's deltas to a hijacked socket (`event: delta`, `id:` the
 // offset), with the framing, heartbeats, backpressure and final `lagged` event of the tx stream (§5).
 
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { LaggedError, type StrataDb } from '../core/strata-api.js';
 import { toHttpFailure } from './errors.js';
-import { frame, SSE_HEADERS } from './sse-stream.js';
+import { frame, openStream, write } from './sse-stream.js';
 
 export interface ViewSseOptions {
   db: StrataDb;
@@ -20,18 +19,8 @@ export interface ViewSseOptions {
   log: FastifyBaseLogger;
 }
 
-/** Writes and, when the socket's buffer is full, waits for it to drain: memory stays bounded. */
-async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
-  if (raw.destroyed || raw.writableEnded) return;
-  if (!raw.write(text)) await once(raw, 'drain', { signal });
-}
-
 export async function runViewSseStream(raw: ServerResponse, o: ViewSseOptions): Promise<void> {
-  raw.writeHead(200, SSE_HEADERS);
-  raw.write(': connected\n\n');
-  const heartbeat = setInterval(() => {
-    if (!raw.writableNeedDrain && !raw.writableEnded) raw.write(': hb\n\n');
-  }, o.heartbeatMs);
+  const stopHeartbeat = openStream(raw, o.heartbeatMs);
   // Aborted when the client leaves or when its live buffer overflows while we wait for the socket.
   const congested = new AbortController();
   const onLeave = (): void => congested.abort();
@@ -49,7 +38,7 @@ export async function runViewSseStream(raw: ServerResponse, o: ViewSseOptions): 
     if (!o.signal.aborted) endWithError(raw, failure, o);
   } finally {
     o.signal.removeEventListener('abort', onLeave);
-    clearInterval(heartbeat);
+    stopHeartbeat();
     if (!raw.writableEnded) raw.end();
   }
 }
