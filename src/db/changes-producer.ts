@@ -8,8 +8,8 @@
 // crash. Memory stays bounded however long the broker is away, and catch-up and live share one path.
 // Consumers skip keys at or below the last offset they processed.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OffsetFile } from './offset-file.js';
 import type { AdapterLogger } from '../broker-adapters/embedded.js';
 import type { BrokerAdapter, LogRecordInput } from '../broker-adapters/types.js';
 import { encodeTxReport, txReportSchemaFingerprint } from '../codec/avro.js';
@@ -38,14 +38,18 @@ export class ChangesProducer {
   private readonly graphs = new Map<string, GraphPump>();
   private readonly stopping = new AbortController();
 
-  constructor(private readonly log: BrokerAdapter, private readonly dataDir: string, private readonly logger?: AdapterLogger) {}
+  private readonly offsets: OffsetFile;
+
+  constructor(private readonly log: BrokerAdapter, dataDir: string, private readonly logger?: AdapterLogger) {
+    this.offsets = new OffsetFile(join(dataDir, 'changes'));
+  }
 
   /** Starts producing a graph's reports, from the persisted offset (catch-up), then as they are folded. */
   attach(handle: GraphHandle): void {
     if (this.graphs.has(handle.name) || this.stopping.signal.aborted) return;
     const pump: GraphPump = { handle, produced: -1, running: null, lastWarnMs: 0 };
     this.graphs.set(handle.name, pump);
-    pump.running = this.loadOffset(handle.name).then((offset) => {
+    pump.running = this.offsets.load(handle.name).then((offset) => {
       pump.produced = offset;
       handle.materializer.on('report', () => this.wake(pump));
       return this.pump(pump);
@@ -84,7 +88,7 @@ export class ChangesProducer {
       if (chunk.length > 0 && !(await this.produce(pump, chunk))) return;
       // With offset gaps a read may come back short of `target`: nothing lies in between.
       pump.produced = chunk.length > 0 ? chunk[chunk.length - 1]!.offset : target;
-      await this.saveOffset(pump.handle.name, pump.produced);
+      await this.offsets.save(pump.handle.name, pump.produced);
     }
   }
 
@@ -113,29 +117,6 @@ export class ChangesProducer {
     if (now - pump.lastWarnMs < WARN_INTERVAL_MS) return;
     pump.lastWarnMs = now;
     this.logger?.warn({ graph: pump.handle.name, produced: pump.produced, err: messageOf(err) }, 'producing tx reports to the changes topic failed; retrying');
-  }
-
-  private offsetFile(graph: string): string {
-    return join(this.dataDir, 'changes', `${graph}.offset`);
-  }
-
-  private async loadOffset(graph: string): Promise<number> {
-    try {
-      const offset = Number((await readFile(this.offsetFile(graph), 'utf8')).trim());
-      return Number.isSafeInteger(offset) && offset >= -1 ? offset : -1;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
-      throw err;
-    }
-  }
-
-  /** Temp file + rename: a crash leaves the old offset or the new one, never a torn file. No fsync: a
-   * lost update only means re-producing a chunk, which at-least-once allows. */
-  private async saveOffset(graph: string, offset: number): Promise<void> {
-    const file = this.offsetFile(graph);
-    await mkdir(join(this.dataDir, 'changes'), { recursive: true });
-    await writeFile(`${file}.tmp`, `${offset}\n`);
-    await rename(`${file}.tmp`, file);
   }
 }
 

@@ -6,8 +6,8 @@
 // produced offset back from RocksDB. The last produced offset is kept in `<dataDir>/views/<graph>.offset`,
 // so a restart re-produces at most the chunk in flight. Consumers skip offsets they already applied.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OffsetFile } from '../db/offset-file.js';
 import type { AdapterLogger } from '../broker-adapters/embedded.js';
 import type { BrokerAdapter, LogRecordInput } from '../broker-adapters/types.js';
 import { sleep } from '../core/sleep.js';
@@ -43,13 +43,17 @@ export class ViewChangelogProducer {
   private readonly graphs = new Map<string, GraphPump>();
   private readonly stopping = new AbortController();
 
-  constructor(private readonly log: BrokerAdapter, private readonly dataDir: string, private readonly logger?: AdapterLogger) {}
+  private readonly offsets: OffsetFile;
+
+  constructor(private readonly log: BrokerAdapter, dataDir: string, private readonly logger?: AdapterLogger) {
+    this.offsets = new OffsetFile(join(dataDir, 'views'));
+  }
 
   attach(handle: GraphHandle, maintainer: ViewMaintainer): void {
     if (this.graphs.has(handle.name) || this.stopping.signal.aborted) return;
     const pump: GraphPump = { handle, maintainer, produced: -1, running: null };
     this.graphs.set(handle.name, pump);
-    pump.running = this.loadOffset(handle.name).then((offset) => {
+    pump.running = this.offsets.load(handle.name).then((offset) => {
       pump.produced = offset;
       maintainer.on('maintained', () => this.wake(pump));
       return this.pump(pump);
@@ -84,7 +88,7 @@ export class ViewChangelogProducer {
       const { deltas, through } = await this.chunk(pump, pump.maintainer.offset);
       for (const d of deltas) if (!(await this.produce(pump, d))) return;
       pump.produced = through;
-      await this.saveOffset(pump.handle.name, through);
+      await this.offsets.save(pump.handle.name, through);
     }
   }
 
@@ -139,27 +143,5 @@ export class ViewChangelogProducer {
 
   private warn(pump: GraphPump, err: unknown, what: string): void {
     this.logger?.warn({ graph: pump.handle.name, produced: pump.produced, err: err instanceof Error ? err.message : String(err) }, what);
-  }
-
-  private offsetFile(graph: string): string {
-    return join(this.dataDir, 'views', `${graph}.offset`);
-  }
-
-  private async loadOffset(graph: string): Promise<number> {
-    try {
-      const offset = Number((await readFile(this.offsetFile(graph), 'utf8')).trim());
-      return Number.isSafeInteger(offset) && offset >= -1 ? offset : -1;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
-      throw err;
-    }
-  }
-
-  /** Temp file + rename: the old offset or the new one survives a crash (at least once allows either). */
-  private async saveOffset(graph: string, offset: number): Promise<void> {
-    const file = this.offsetFile(graph);
-    await mkdir(join(this.dataDir, 'views'), { recursive: true });
-    await writeFile(`${file}.tmp`, `${offset}\n`);
-    await rename(`${file}.tmp`, file);
   }
 }
