@@ -10,6 +10,7 @@ import type { ApiContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { createMetrics, type StrataMetrics } from './metrics.js';
+import { SseClients } from './sse-clients.js';
 import { installSecurity, type SecurityOptions } from './auth.js';
 import { checksumRoutes } from './routes/checksum.js';
 import { diffRoutes } from './routes/diff.js';
@@ -69,7 +70,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await installSecurity(app, deps.security);
-  const ctx: ApiContext = { db: deps.db, limits, metrics };
+  const ctx: ApiContext = { db: deps.db, limits, metrics, sseClients: new SseClients(limits.sseClientsMax, metrics) };
+  app.addHook('preClose', async () => ctx.sseClients.closeAll());
   await app.register(opsRoutes, ctx);
   if (deps.routes === 'operations') return app;
   await app.register(graphRoutes, ctx);

@@ -8,6 +8,7 @@ import type { StrataDb } from '../../core/strata-api.js';
 import type { ApiContext } from '../context.js';
 import { offsetSchema, graphParamsSchema, type GraphParams } from '../schemas.js';
 import { ChangeFilter, parseList, type TypeLookup } from '../sse-filter.js';
+import { resumeOffset } from '../sse-clients.js';
 import { runSseStream } from '../sse-stream.js';
 
 interface EventsQuery {
@@ -20,12 +21,6 @@ interface EventsQuery {
 const listSchema = (what: string) => ({ type: 'string', maxLength: 65_536, description: `comma-separated ${what}` }) as const;
 
 export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const streams = new Set<AbortController>();
-  // Open streams would keep app.close() waiting forever: end them first.
-  app.addHook('preClose', async () => {
-    for (const controller of streams) controller.abort();
-  });
-
   app.get<{ Params: GraphParams; Querystring: EventsQuery }>(
     '/v1/graphs/:graph/events',
     {
@@ -48,62 +43,41 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     async (request, reply) => {
       const { graph } = request.params;
       const from = await startOffset(ctx.db, graph, request);
-      if (streams.size >= ctx.limits.sseClientsMax) {
-        throw new StrataError('too_many_subscribers', undefined, { max: ctx.limits.sseClientsMax });
-      }
-      await stream(ctx, streams, request, reply, from);
+      ctx.sseClients.checkRoom();
+      await stream(ctx, request, reply, from);
     },
   );
 }
 
 async function stream(
   ctx: ApiContext,
-  streams: Set<AbortController>,
   request: FastifyRequest<{ Params: GraphParams; Querystring: EventsQuery }>,
   reply: FastifyReply,
   from: number | undefined,
 ): Promise<void> {
   const { graph } = request.params;
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  streams.add(controller);
-  ctx.metrics.sseClients.inc();
-  reply.hijack();
-  reply.raw.on('close', abort);
   const q = request.query;
   const filter = new ChangeFilter(
     { types: parseList(q.types), ids: parseList(q.ids), attrs: parseList(q.attrs) },
     typeLookup(ctx.db, graph),
   );
-  try {
-    await runSseStream(reply.raw, {
+  await ctx.sseClients.serve(reply, (signal) =>
+    runSseStream(reply.raw, {
       db: ctx.db,
       graph,
       from,
       filter,
       heartbeatMs: ctx.limits.sseHeartbeatMs,
       bufferMax: ctx.limits.sseBufferEventsMax,
-      signal: controller.signal,
+      signal,
       log: request.log,
-    });
-  } finally {
-    reply.raw.off('close', abort);
-    streams.delete(controller);
-    ctx.metrics.sseClients.dec();
-  }
+    }),
+  );
 }
 
 /** `Last-Event-ID: N` resumes after N and wins over `from=`; no position means only new txs. */
 async function startOffset(db: StrataDb, graph: string, request: FastifyRequest<{ Querystring: EventsQuery }>): Promise<number | undefined> {
-  const header = request.headers['last-event-id'];
-  let from = request.query.from;
-  if (header !== undefined) {
-    const text = Array.isArray(header) ? (header[0] ?? '') : header;
-    if (!/^\d{1,15}$/.test(text.trim())) {
-      throw new StrataError('invalid_offset', 'Last-Event-ID must be an offset', { header: 'Last-Event-ID', value: text });
-    }
-    from = Number(text.trim()) + 1;
-  }
+  const from = resumeOffset(request);
   const info = await db.graphInfo(graph); // 404 before the stream starts
   if (from !== undefined && from > info.latestOffset + 1) {
     throw new StrataError('offset_out_of_range', `offset ${from} is beyond the end of the log`, { from, latestOffset: info.latestOffset });

@@ -9,6 +9,7 @@ import type { ApiContext } from '../context.js';
 import { readOptions, resolveRead, setBasis } from '../basis.js';
 import { publishReply } from '../publish.js';
 import { graphParamsSchema, offsetSchema, pageLimitSchema, readQuerySchema, type GraphParams, type ReadQuery } from '../schemas.js';
+import { resumeOffset } from '../sse-clients.js';
 import { runViewSseStream } from '../view-sse.js';
 import { PUBLISH_WAIT_MS_MAX } from './transactions.js';
 
@@ -154,10 +155,6 @@ function readRoutes(app: FastifyInstance, ctx: ApiContext): void {
 }
 
 function viewEventsRoute(app: FastifyInstance, ctx: ApiContext): void {
-  const streams = new Set<AbortController>();
-  app.addHook('preClose', async () => {
-    for (const controller of streams) controller.abort();
-  });
   app.get<{ Params: ViewParams; Querystring: { from?: number } }>(
     '/v1/graphs/:graph/views/:name/events',
     {
@@ -174,8 +171,8 @@ function viewEventsRoute(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const from = await startOffset(ctx, request);
-      if (streams.size >= ctx.limits.sseClientsMax) throw new StrataError('too_many_subscribers', undefined, { max: ctx.limits.sseClientsMax });
-      await stream(ctx, streams, request, reply, from);
+      ctx.sseClients.checkRoom();
+      await stream(ctx, request, reply, from);
     },
   );
 }
@@ -183,13 +180,7 @@ function viewEventsRoute(app: FastifyInstance, ctx: ApiContext): void {
 /** `Last-Event-ID: N` resumes after N and wins over `from=`; the view must have been defined at some point. */
 async function startOffset(ctx: ApiContext, request: FastifyRequest<{ Params: ViewParams; Querystring: { from?: number } }>): Promise<number | undefined> {
   const { graph, name } = request.params;
-  const header = request.headers['last-event-id'];
-  let from = request.query.from;
-  if (header !== undefined) {
-    const text = (Array.isArray(header) ? (header[0] ?? '') : header).trim();
-    if (!/^\d{1,15}$/.test(text)) throw new StrataError('invalid_offset', 'Last-Event-ID must be an offset', { header: 'Last-Event-ID', value: text });
-    from = Number(text) + 1;
-  }
+  const from = resumeOffset(request);
   const info = await ctx.db.graphInfo(graph);
   if (from !== undefined && from > info.latestOffset + 1) {
     throw new StrataError('offset_out_of_range', `offset ${from} is beyond the end of the log`, { from, latestOffset: info.latestOffset });
@@ -199,27 +190,17 @@ async function startOffset(ctx: ApiContext, request: FastifyRequest<{ Params: Vi
   return from;
 }
 
-async function stream(ctx: ApiContext, streams: Set<AbortController>, request: FastifyRequest<{ Params: ViewParams }>, reply: FastifyReply, from: number | undefined): Promise<void> {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  streams.add(controller);
-  ctx.metrics.sseClients.inc();
-  reply.hijack();
-  reply.raw.on('close', abort);
-  try {
-    await runViewSseStream(reply.raw, {
+async function stream(ctx: ApiContext, request: FastifyRequest<{ Params: ViewParams }>, reply: FastifyReply, from: number | undefined): Promise<void> {
+  await ctx.sseClients.serve(reply, (signal) =>
+    runViewSseStream(reply.raw, {
       db: ctx.db,
       graph: request.params.graph,
       view: request.params.name,
       from,
       heartbeatMs: ctx.limits.sseHeartbeatMs,
       bufferMax: ctx.limits.sseBufferEventsMax,
-      signal: controller.signal,
+      signal,
       log: request.log,
-    });
-  } finally {
-    reply.raw.off('close', abort);
-    streams.delete(controller);
-    ctx.metrics.sseClients.dec();
-  }
+    }),
+  );
 }
