@@ -23,6 +23,7 @@ export class GraphHandle {
   /** Offset the log held when the graph was opened: ready once materialized up to it. */
   private readyTarget = -1;
   private latestSchema: { offset: number; schema: Schema } | null = null;
+  private pastSchema: { basis: number; schema: Schema } | null = null;
   private readonly waiters = new OffsetWaiters();
 
   private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store) {
@@ -84,7 +85,10 @@ export class GraphHandle {
       this.latestSchema = { offset: this.durableOffset, schema };
       return schema;
     }
-    return schemaFromHistory(this.materializer.schemaHistory, basis);
+    // A past slice's schema never changes (new entries have offsets above the durable one), so the last
+    // one asked for is kept: a listing or diff renders many entities at one basis.
+    if (this.pastSchema?.basis !== basis) this.pastSchema = { basis, schema: schemaFromHistory(this.materializer.schemaHistory, basis) };
+    return this.pastSchema.schema;
   }
 
   /** Resolves once `offset` is materialized, or rejects with basis_not_reached after `timeoutMs`. */
