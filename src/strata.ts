@@ -347,7 +347,7 @@ async function* subscribe(h: GraphHandle, from: number | undefined, options: Sub
     wake?.();
   };
   const onAbort = (): void => wake?.();
-  h.materializer.on('report', onReport);
+  h.fanout.add(onReport, options.ids ?? null);
   signal.addEventListener('abort', onAbort);
   try {
     while (!signal.aborted) {
@@ -379,7 +379,7 @@ async function* subscribe(h: GraphHandle, from: number | undefined, options: Sub
       wake = null;
     }
   } finally {
-    h.materializer.off('report', onReport);
+    h.fanout.remove(onReport);
     signal.removeEventListener('abort', onAbort);
   }
 }

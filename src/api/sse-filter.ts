@@ -31,6 +31,11 @@ export class ChangeFilter {
     private readonly lookupType: TypeLookup,
   ) {}
 
+  /** The entity ids the stream follows (null: any): reports naming none of them carry nothing for it. */
+  get ids(): ReadonlySet<string> | null {
+    return this.spec.ids;
+  }
+
   get active(): boolean {
     return this.spec.types !== null || this.spec.ids !== null || this.spec.attrs !== null;
   }

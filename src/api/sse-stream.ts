@@ -126,7 +126,7 @@ export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Pr
       if (text !== null) corkedWrite(raw, text);
       return true;
     };
-    const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave, deliver });
+    const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave, deliver, ids: o.filter.ids });
     for await (const report of reports) {
       const text = await eventText(report, o.filter);
       next = report.offset + 1; // written to the socket's buffer below, ahead of any final event

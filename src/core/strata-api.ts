@@ -160,6 +160,12 @@ export interface SubscribeOptions {
    * false falls back to the buffered path. Saves a queue and several promise hops per event.
    */
   deliver?: (report: TxReport) => boolean;
+  /**
+   * The consumer only needs reports with a change naming one of these entities: live reports that
+   * name none of them may be skipped (never delivered, never buffered). Catch-up still yields every
+   * report; the consumer's own filter decides.
+   */
+  ids?: ReadonlySet<string> | null;
 }
 
 export interface StrataDb {

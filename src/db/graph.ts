@@ -11,6 +11,7 @@ import type { Schema } from '../materializer/state.js';
 import { GraphReader } from '../query/reader.js';
 import type { StoredVersion } from '../store/records.js';
 import { Store } from '../store/rocks.js';
+import { ReportFanout } from './report-fanout.js';
 import { OffsetWaiters } from './waiters.js';
 
 /** Where a graph's RocksDB state lives; `strata rebuild` swaps a fresh one into this place. */
@@ -25,6 +26,8 @@ export class GraphHandle {
   private latestSchema: { offset: number; schema: Schema } | null = null;
   private pastSchema: { basis: number; schema: Schema } | null = null;
   private readonly waiters = new OffsetWaiters();
+  /** Live subscriptions' report listeners (see subscribe in strata.ts). */
+  readonly fanout = new ReportFanout();
 
   private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store) {
     this.reader = new GraphReader(store, (basis) => this.schemaAt(basis));
@@ -32,6 +35,7 @@ export class GraphHandle {
     materializer.on('report', (r: TxReport) => {
       this.latestSchema = null;
       this.waiters.reached(r);
+      this.fanout.publish(r);
     });
     materializer.on('caughtUp', (end: number) => this.waiters.passed(end - 1));
   }

@@ -203,6 +203,27 @@ test('filters keep matching changes and drop reports with none (aborted ones inc
   });
 });
 
+test('a live stream following ids gets exactly the txs naming them, with other streams on the graph', async () => {
+  await listening(async (app) => {
+    await publish(app, G, { ops: ['a', 'b', 'c', 'd'].map((id) => ({ op: 'create', id, type: 'Thing' })) });
+    const followAB = await SseClient.open(app, `/v1/graphs/${G}/events?ids=a,b`);
+    const followD = await SseClient.open(app, `/v1/graphs/${G}/events?ids=d`);
+    const all = await SseClient.open(app, `/v1/graphs/${G}/events`);
+    for (const c of [followAB, followD, all]) await c.until((x) => x.comments >= 1);
+    const touching = [['a'], ['c'], ['b', 'c'], ['c'], ['a', 'b'], ['d'], ['c']];
+    for (const [i, ids] of touching.entries()) await publish(app, G, { ops: ids.map((id) => ({ op: 'set', id, attr: 'n', value: i })) });
+    await all.until((c) => c.offsets().length === touching.length);
+    await followAB.until((c) => c.offsets().length === 3);
+    await followD.until((c) => c.offsets().length === 1);
+    await publish(app, G, { ops: [{ op: 'set', id: 'a', attr: 'n', value: -1 }] });
+    await followAB.until((c) => c.offsets().length === 4);
+    for (const c of [followAB, followD, all]) c.close();
+    assert.deepEqual(followAB.offsets(), [1, 3, 5, 8]);
+    assert.deepEqual(followD.offsets(), [6]);
+    assert.deepEqual(JSON.parse(followAB.events[1]!.data).changes.map((c: { id: string }) => c.id), ['b']);
+  });
+});
+
 test('heartbeat comments flow on an idle stream', async () => {
   await listening(
     async (app) => {
