@@ -15,6 +15,7 @@ import type { KeyValue, Store } from '../store/rocks.js';
 import { EntityCache } from './cache.js';
 import { foldTx, invalidRecord, type FoldResult } from './fold.js';
 import { PrefetchedInput, referencedIds, type StateLookups, type UniqueProbe } from './prefetch.js';
+import { StagedIndexes } from './staged.js';
 import { emptySchema, type Schema } from './state.js';
 import { stageCommitted } from './writes.js';
 
@@ -75,6 +76,7 @@ export class Materializer extends EventEmitter {
   private pendingReports: TxReport[] = [];
   private pendingKeys = new Map<string, number>();
   private pendingVersions: StoredVersion[] = [];
+  private readonly staged = new StagedIndexes();
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
   /**
@@ -180,6 +182,7 @@ export class Materializer extends EventEmitter {
       const bases = result.entities.map((e) => this.cache.peek(e.id) ?? undefined);
       meta.live += stageCommitted(this.pending, report, result, bases, this.pendingVersions);
       for (const e of result.entities) this.cache.put(e);
+      this.staged.add(result.entities, result.schema ?? this.schema);
       if (result.schema) this.applySchema(report.offset, result);
       if (report.id !== null) {
         this.pending.push({ key: K.idemKey(report.id), value: K.u64(report.offset) });
@@ -218,6 +221,7 @@ export class Materializer extends EventEmitter {
     await this.store.write(puts);
     this.durable = { ...this.meta };
     this.pendingKeys.clear();
+    this.staged.clear();
     this.cache.markFlushed();
     // Read caches follow durable state: they learn of new versions before any report announces them.
     this.emit('flush', versions);
@@ -236,6 +240,7 @@ export class Materializer extends EventEmitter {
       },
       flushPending: () => this.flush(),
       hasPending: () => this.pendingReports.length > 0,
+      staged: this.staged,
     };
   }
 

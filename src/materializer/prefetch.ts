@@ -1,5 +1,7 @@
 // The read phase before a fold: everything a tx may look at is loaded here, asynchronously, so that
-// the fold itself is synchronous and pure. Range scans first flush staged writes so RocksDB is current.
+// the fold itself is synchronous and pure. Adjacency and unique-value scans unite RocksDB with what the
+// staged txs added (StagedIndexes); the rare whole-attribute and whole-type scans first write the
+// staged txs so RocksDB is current.
 
 import type { TxInput, Value } from '../core/types.js';
 import { valueIdentity } from '../core/values.js';
@@ -7,6 +9,7 @@ import * as K from '../store/keys.js';
 import { decodeLifetime } from '../store/records.js';
 import type { Store } from '../store/rocks.js';
 import type { EntityCache } from './cache.js';
+import type { StagedIndexes } from './staged.js';
 import { isLive, type FoldInput, type Schema, type EntityState } from './state.js';
 
 export interface StateLookups {
@@ -15,6 +18,8 @@ export interface StateLookups {
   committedKey(key: string): Promise<number | undefined>;
   flushPending(): Promise<void>;
   hasPending(): boolean;
+  /** Index additions of the staged (not yet written) txs. */
+  staged: StagedIndexes;
 }
 
 export interface UniqueProbe {
@@ -88,13 +93,19 @@ export class PrefetchedInput implements FoldInput {
     const terminatedNodes = tx.ops.flatMap((op) => (op.op === 'terminate' && cache.peek(op.id)?.kind === 'node' ? [op.id] : []));
     const defineAttrs = tx.ops.flatMap((op) => (op.op === 'defineAttr' ? [op.attr] : []));
     const defineTypes = tx.ops.flatMap((op) => (op.op === 'defineType' ? [op.type] : []));
-    const scans = terminatedNodes.length + defineAttrs.length + defineTypes.length + probes.length;
-    if (scans > 0 && this.lookups.hasPending()) await this.lookups.flushPending();
+    const wholeScans = defineAttrs.length + defineTypes.length;
+    if (wholeScans > 0 && this.lookups.hasPending()) await this.lookups.flushPending();
+    const { staged } = this.lookups;
     const more: string[] = [];
-    for (const node of terminatedNodes) more.push(...this.remember(this.edges, node, await liveEdgesOf(store, node)));
+    for (const node of terminatedNodes) {
+      const ids = new Set([...(await liveEdgesOf(store, node)), ...staged.edgesOf(node)]);
+      more.push(...this.remember(this.edges, node, [...ids].sort()));
+    }
     for (const p of probes) {
+      const identity = valueIdentity(p.value);
       const ids = await assertedIds(store, K.attrValuePrefix(p.attr, p.value), false);
-      more.push(...this.remember(this.unique, `${p.attr}\u0000${valueIdentity(p.value)}`, [...ids].sort()));
+      for (const id of staged.holdersOf(p.attr, identity)) ids.add(id);
+      more.push(...this.remember(this.unique, `${p.attr}\u0000${identity}`, [...ids].sort()));
     }
     for (const attr of defineAttrs) more.push(...this.remember(this.holders, attr, [...(await assertedIds(store, K.attrPrefix(attr), true))].sort()));
     for (const type of defineTypes) more.push(...this.remember(this.members, type, await liveTypeMembers(store, type)));
