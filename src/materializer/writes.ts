@@ -28,12 +28,27 @@ function liveValues(e: EntityState | undefined): Map<string, Value[]> {
 function valueIndexPuts(out: KeyValue[], base: EntityState | undefined, next: EntityState, offset: number): void {
   const before = liveValues(base);
   const after = liveValues(next);
-  for (const attr of new Set([...before.keys(), ...after.keys()])) {
-    const had = new Map((before.get(attr) ?? []).map((v) => [valueIdentity(v), v]));
-    const has = new Map((after.get(attr) ?? []).map((v) => [valueIdentity(v), v]));
-    for (const [identity, v] of had) if (!has.has(identity)) out.push({ key: K.attrValueKey(attr, v, next.id, offset), value: RETRACT });
-    for (const [identity, v] of has) if (!had.has(identity)) out.push({ key: K.attrValueKey(attr, v, next.id, offset), value: ASSERT });
+  const put = (attr: string, v: Value, flag: Buffer): void => {
+    out.push({ key: K.attrValueKey(attr, v, next.id, offset), value: flag });
+  };
+  for (const [attr, has] of after) {
+    const had = before.get(attr);
+    if (had === undefined) {
+      for (const v of has) put(attr, v, ASSERT);
+    } else if (had.length === 1 && has.length === 1) {
+      // Cardinality one, the common case: no sets to build.
+      if (valueIdentity(had[0]!) !== valueIdentity(has[0]!)) {
+        put(attr, had[0]!, RETRACT);
+        put(attr, has[0]!, ASSERT);
+      }
+    } else {
+      const hadIds = new Set(had.map(valueIdentity));
+      const hasIds = new Set(has.map(valueIdentity));
+      for (const v of had) if (!hasIds.has(valueIdentity(v))) put(attr, v, RETRACT);
+      for (const v of has) if (!hadIds.has(valueIdentity(v))) put(attr, v, ASSERT);
+    }
   }
+  for (const [attr, had] of before) if (!after.has(attr)) for (const v of had) put(attr, v, RETRACT);
 }
 
 /**
@@ -43,7 +58,12 @@ function valueIndexPuts(out: KeyValue[], base: EntityState | undefined, next: En
  */
 export function stageCommitted(out: KeyValue[], report: TxReport, result: FoldResult, bases: (EntityState | undefined)[], versions: StoredVersion[]): number {
   const own = new Map<string, Change[]>();
-  for (const c of report.changes) if (c.kind !== 'schema') own.set(c.id, [...(own.get(c.id) ?? []), c]);
+  for (const c of report.changes) {
+    if (c.kind === 'schema') continue;
+    const list = own.get(c.id);
+    if (list === undefined) own.set(c.id, [c]);
+    else list.push(c);
+  }
   let liveDelta = 0;
   result.entities.forEach((e, i) => {
     const base = bases[i];
