@@ -266,11 +266,11 @@ class Strata implements StrataDb {
   /** Like any publish, a view definition brings its graph into being. */
   async defineView(graph: string, name: string, query: unknown, options: PublishOptions): Promise<PublishResult> {
     this.checkName(graph);
-    return this.transact(graph, defineViewTx(await this.open(graph), name, query, this.limits), options);
+    return this.transact(graph, defineViewTx(await this.open(graph), name, query, this.limits, authorMeta(options)), options);
   }
 
   async retireView(graph: string, name: string, options: PublishOptions): Promise<PublishResult> {
-    return this.transact(graph, retireViewTx(this.handle(graph), name), options);
+    return this.transact(graph, retireViewTx(this.handle(graph), name, authorMeta(options)), options);
   }
 
   async views(graph: string, basis: number): Promise<ViewInfo[]> {
@@ -313,6 +313,10 @@ class Strata implements StrataDb {
     this.graphs.clear();
     await this.log.close();
   }
+}
+
+function authorMeta(options: PublishOptions): Record<string, string> {
+  return options.author === undefined ? {} : { author: options.author };
 }
 
 function resultOf(r: TxReport): PublishResult {

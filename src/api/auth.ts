@@ -123,6 +123,14 @@ async function installRateLimit(app: FastifyInstance, options: SecurityOptions, 
 }
 
 /** Installs what `options` asks for; must run before any route is registered (rate limits attach per route). */
+/** The token each authenticated request presented (requests of every app; entries go with them). */
+const identities = new WeakMap<FastifyRequest, TokenEntry>();
+
+/** The principal of the request's bearer token; undefined in dev mode or before authentication. */
+export function principalOf(request: FastifyRequest): string | undefined {
+  return identities.get(request)?.principal;
+}
+
 export async function installSecurity(app: FastifyInstance, options: SecurityOptions | undefined): Promise<void> {
   if (options === undefined) return;
   if (options.corsOrigins.length > 0) {
@@ -135,7 +143,6 @@ export async function installSecurity(app: FastifyInstance, options: SecurityOpt
     });
   }
   if (options.tokens.length === 0) return;
-  const identities = new WeakMap<FastifyRequest, TokenEntry>();
   installAuth(app, options.tokens, identities);
   await installRateLimit(app, options, identities);
 }

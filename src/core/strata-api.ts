@@ -22,6 +22,11 @@ export interface PublishOptions {
   wait: boolean;
   /** How long a waiting publish waits for the outcome before answering `pending`. */
   timeoutMs: number;
+  /**
+   * For the txs a call builds itself (defineView, retireView): recorded as their `meta.author`, the
+   * audit trail of who changed the schema. `transact` takes the tx's own meta.
+   */
+  author?: string;
 }
 
 export type PublishResult =

@@ -57,7 +57,7 @@ function checkName(name: string): void {
 }
 
 /** The tx of PUT …/views/:name, after every static check (the query's faults point under `/query`). */
-export function defineViewTx(handle: GraphHandle, name: string, query: unknown, limits: Limits): TxInput {
+export function defineViewTx(handle: GraphHandle, name: string, query: unknown, limits: Limits, meta: Record<string, string> = {}): TxInput {
   checkName(name);
   let text: string;
   try {
@@ -71,14 +71,14 @@ export function defineViewTx(handle: GraphHandle, name: string, query: unknown, 
   if (!views.has(name) && views.size >= limits.viewsPerGraphMax) {
     throw new StrataError('too_many_views', `graph ${JSON.stringify(handle.name)} has ${views.size} views, the limit; retire one first`, { max: limits.viewsPerGraphMax });
   }
-  return { id: null, meta: {}, ops: [{ op: 'defineView', name, query: text }] };
+  return { id: null, meta, ops: [{ op: 'defineView', name, query: text }] };
 }
 
 /** The tx of DELETE …/views/:name; view_not_found when it is not defined at the latest materialized offset. */
-export function retireViewTx(handle: GraphHandle, name: string): TxInput {
+export function retireViewTx(handle: GraphHandle, name: string, meta: Record<string, string> = {}): TxInput {
   checkName(name);
   if (!handle.schemaAt(handle.durableOffset).views.has(name)) throw notFound(handle.name, name, handle.durableOffset);
-  return { id: null, meta: {}, ops: [{ op: 'retireView', name }] };
+  return { id: null, meta, ops: [{ op: 'retireView', name }] };
 }
 
 /** A page of rows as of a resolved basis, once the view is maintained that far (bounded wait). */

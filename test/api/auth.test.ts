@@ -117,6 +117,20 @@ test("the token's principal is recorded as meta.author; a spoofed author is kept
   });
 });
 
+test('view definitions and retirements record the principal as meta.author', async () => {
+  await withSecuredApp(async (app) => {
+    const query = { find: ['?o'], where: [{ type: 'Order', id: '?o' }] };
+    const defined = await call(app, 'PUT', '/v1/graphs/audit/views/orders', TOKENS.admin, { query });
+    assert.equal(defined.statusCode, 200, defined.body);
+    const retired = await call(app, 'DELETE', '/v1/graphs/audit/views/orders', TOKENS.admin);
+    assert.equal(retired.statusCode, 200, retired.body);
+    for (const res of [defined, retired]) {
+      const tx = json(await call(app, 'GET', `/v1/graphs/audit/transactions/${json(res)['offset']}`, TOKENS.admin));
+      assert.deepEqual(tx['meta'], { author: 'ops' });
+    }
+  });
+});
+
 test('rate limits are per token (429 rate_limited with Retry-After); other tokens are unaffected', async () => {
   await withSecuredApp(async (app) => {
     for (let i = 0; i < 3; i++) assert.equal((await call(app, 'GET', '/v1/graphs', TOKENS.limited)).statusCode, 200);

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StrataError } from '../../core/errors.js';
 import { VIEW_NAME_PATTERN } from '../../core/limits.js';
 import type { ReadOptions } from '../../core/strata-api.js';
+import { principalOf } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { readOptions, resolveRead, setBasis } from '../basis.js';
 import { publishReply } from '../publish.js';
