@@ -6,17 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Change, TxReport } from '../../src/core/types.js';
 import { ReportFanout, type ReportListener } from '../../src/db/report-fanout.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../reference/generator.js';
 
 function report(offset: number, ids: string[]): TxReport {
   const changes: Change[] = ids.map((id) => ({ kind: 'set', id, attr: 'a', old: null, new: { t: 'n', v: offset } }));
@@ -26,7 +16,7 @@ function report(offset: number, ids: string[]): TxReport {
 }
 
 test('each listener gets exactly the reports its interest names, once, until removed', () => {
-  const random = rng(77);
+  const random = mulberry32(77);
   const pick = (n: number): string => `e${Math.floor(random() * n)}`;
   const fanout = new ReportFanout();
   const interests: (Set<string> | null)[] = [];
