@@ -97,6 +97,29 @@ export const txSchemaFingerprint: string = txType.fingerprint('sha256').toString
 /** Same for the TxReport schema (the `changes` topics). */
 export const txReportSchemaFingerprint: string = reportType.fingerprint('sha256').toString('hex');
 
+/**
+ * Writer schemas whose records this build decodes: the current Transaction schema, and v1 as it was
+ * before the view ops were appended to its unions (schemas/README.md, "Compatibility": those records
+ * decode unchanged; the fingerprint of that schema, test/fixtures/transaction.v1-before-views.avsc).
+ */
+export const readableTxSchemaFingerprints: ReadonlySet<string> = new Set([
+  txSchemaFingerprint,
+  'a4ab6731780ed06bcd4bea792ef1c3f8ad758688400aa44ac8dc1c1a5446bb95',
+]);
+
+/**
+ * Checks a log record's `strata-schema` header. Absent: the bytes are read with the current schema.
+ * A fingerprint this build does not know names a writer schema it cannot read (another version, or the
+ * TxReport schema), so the record is undecodable — an `invalid_record` abort — never decoded by guess:
+ * bytes of another schema can parse as a Transaction and would then commit something nobody wrote.
+ */
+export function checkTxSchemaHeader(fingerprint: string | undefined): void {
+  if (fingerprint === undefined || readableTxSchemaFingerprints.has(fingerprint)) return;
+  throw new RecordDecodeError(
+    `written with schema fingerprint ${JSON.stringify(fingerprint.slice(0, 80))}, which this build does not read (strata-schema must be ${txSchemaFingerprint})`,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Structural pre-scan. avsc trusts block counts: a 6-byte record claiming 2^31 ops makes it loop
 // 2^31 times past the end of the buffer, building objects, before it notices. The scan walks the

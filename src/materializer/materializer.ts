@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { BrokerAdapter, LogRecord } from '../broker-adapters/types.js';
-import { decodeTx, encodeTxReport } from '../codec/avro.js';
+import { checkTxSchemaHeader, decodeTx, encodeTxReport } from '../codec/avro.js';
 import type { Limits } from '../core/limits.js';
 import type { Op, TxInput, TxReport } from '../core/types.js';
 import { coerceValue } from '../core/values.js';
@@ -142,6 +142,7 @@ export class Materializer extends EventEmitter {
 
   private decode(record: LogRecord): TxInput | string {
     try {
+      checkTxSchemaHeader(record.headers['strata-schema']);
       const tx = decodeTx(record.value, this.limits);
       this.hooks.checkTx?.(tx);
       return tx;
