@@ -27,13 +27,18 @@ export class StrataServer {
     this.origin = `http://127.0.0.1:${port}`;
   }
 
-  static async start(dataDir) {
+  /**
+   * `nodeArgs`: extra flags for the server's node (e.g. ['--cpu-prof'] to profile it). `onSpawn(server)`
+   * runs once the child exists, before it is ready (e.g. to sample its RSS while it folds).
+   */
+  static async start(dataDir, { nodeArgs = [], onSpawn } = {}) {
     const port = await freePort();
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error'], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const server = new StrataServer(child, port);
+    onSpawn?.(server);
     process.once('exit', () => child.kill('SIGKILL'));
     for (;;) {
       if (child.exitCode !== null) throw new Error(`strata start exited with ${child.exitCode}`);
