@@ -1,7 +1,7 @@
 // openStrata: the embedded library surface (StrataDb) over a broker adapter, one RocksDB per graph,
 // the materializers and the query layer. The HTTP API is built on exactly this.
 
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { EmbeddedLogAdapter } from './broker-adapters/embedded.js';
 import type { BrokerAdapter } from './broker-adapters/types.js';
@@ -10,10 +10,11 @@ import { StrataError } from './core/errors.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.js';
 import {
   LaggedError, type DiffFilter, type EntityView, type GraphInfo, type HistoryEntry, type ListQuery, type PublishOptions,
-  type PublishResult, type QueryResult, type ReadOptions, type SliceChecksum, type StrataDb, type SubscribeOptions,
+  type BackupInfo, type CacheStats, type PublishResult, type QueryResult, type ReadOptions, type SliceChecksum, type StrataDb, type SubscribeOptions,
   type ViewDeltaEvent, type ViewInfo, type ViewRowsPage,
 } from './core/strata-api.js';
 import type { Change, TxInput, TxReport } from './core/types.js';
+import { BACKUP_NAME_PATTERN, backupGraphs } from './db/backup.js';
 import { ChangesProducer } from './db/changes-producer.js';
 import { DISCOVERY_INTERVAL_MS_DEFAULT, GraphDiscovery } from './db/discovery.js';
 import { GraphHandle } from './db/graph.js';
@@ -39,6 +40,8 @@ export interface StrataOptions {
   changes?: boolean;
   /** On a shared log (Kafka), how often to look for graphs other replicas created (default 3 s). */
   discoveryIntervalMs?: number;
+  /** Where `backup()` writes (one sub-directory per backup); default `<dataDir>/backups`. */
+  backupDir?: string;
 }
 
 function schemaJson(handle: GraphHandle, basis: number): GraphInfo['schema'] {
@@ -54,6 +57,10 @@ class Strata implements StrataDb {
   private closed = false;
   /** Replicas share the log but never talk: each learns of graphs created elsewhere from the log. */
   private readonly discovery: GraphDiscovery | null;
+  /** Root of `backup()` targets (set by openStrata). */
+  backupDir = '';
+  /** The running backup (one at a time), stopped by close(). */
+  private backupRun: { done: Promise<unknown>; abort: AbortController } | null = null;
 
   constructor(private readonly dataDir: string, readonly log: BrokerAdapter, readonly limits: Limits, private readonly hooks: MaterializerHooks, private readonly logger?: Logger, private readonly changes: ChangesProducer | null = null, discoveryIntervalMs = DISCOVERY_INTERVAL_MS_DEFAULT, private readonly viewChangelog: ViewChangelogProducer | null = null) {
     const target = { isOpen: (graph: string) => this.graphs.has(graph) || this.opening.has(graph), open: (graph: string) => this.open(graph) };
@@ -297,6 +304,34 @@ class Strata implements StrataDb {
     return sliceChecksum(h.store, h.schemaAt(basis), Math.min(basis, h.durableOffset));
   }
 
+  async backup(graph: string, options: { name?: string; checksum?: boolean } = {}): Promise<BackupInfo> {
+    const h = this.handle(graph);
+    const name = options.name ?? `${graph}-${new Date().toISOString().replace(/[-:]/g, '').replace('.', '-')}`;
+    if (!BACKUP_NAME_PATTERN.test(name)) throw new StrataError('invalid_request', `a backup name matches ${BACKUP_NAME_PATTERN.source}, got ${JSON.stringify(name)}`, { field: 'name' });
+    if (this.backupRun !== null) throw new StrataError('backup_in_progress', 'another backup is running in this process; retry when it has finished');
+    const dir = resolve(this.backupDir, name);
+    const abort = new AbortController();
+    const done = backupGraphs([{ graph, store: h.store }], dir, { logger: this.logger, checksum: options.checksum, signal: abort.signal });
+    this.backupRun = { done: done.catch(() => undefined), abort };
+    try {
+      const { graphs: [copy] } = await done;
+      const { path: _path, ...info } = copy!;
+      return { dir, ...info };
+    } finally {
+      this.backupRun = null;
+    }
+  }
+
+  cacheStats(): CacheStats[] {
+    return [...this.graphs.values()].flatMap((h) => {
+      // The read budget is shared by the latest-version cache and the past versions (reader.ts).
+      const latest = h.reader.cache.stats();
+      const past = h.reader.pastVersions.stats();
+      const read = { entries: latest.entries + past.entries, bytes: latest.bytes + past.bytes, bytesMax: latest.bytesMax + past.bytesMax };
+      return [{ graph: h.name, cache: 'fold' as const, ...h.materializer.cache.stats() }, { graph: h.name, cache: 'read' as const, ...read }];
+    });
+  }
+
   isReady(): boolean {
     return !this.closed && [...this.graphs.values()].every((g) => g.isReady());
   }
@@ -304,6 +339,8 @@ class Strata implements StrataDb {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.backupRun?.abort.abort();
+    await this.backupRun?.done;
     await this.discovery?.stop();
     await Promise.allSettled([...this.opening.values()]);
     await this.changes?.close();
@@ -396,6 +433,7 @@ export async function openStrata(options: StrataOptions): Promise<StrataDb> {
   // View changelog topics are derived topics too: produced by the same role, never by an `api` replica.
   const viewChangelog = derived ? new ViewChangelogProducer(log, options.dataDir, options.logger) : null;
   const db = new Strata(options.dataDir, log, limits, options.hooks ?? {}, options.logger, changes, options.discoveryIntervalMs, viewChangelog);
+  db.backupDir = resolve(options.backupDir ?? join(options.dataDir, 'backups'));
   try {
     await db.start();
   } catch (err) {

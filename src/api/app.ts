@@ -10,6 +10,7 @@ import type { ApiContext } from './context.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { createMetrics, type StrataMetrics } from './metrics.js';
+import { RequestLogController } from './request-log.js';
 import { SseClients } from './sse-clients.js';
 import { installSecurity, type SecurityOptions } from './auth.js';
 import { checksumRoutes } from './routes/checksum.js';
@@ -43,6 +44,8 @@ function serverOptions(deps: AppDeps, limits: Limits): FastifyServerOptions {
     typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false };
   return {
     ...logging,
+    // Request lines at debug, not info (request-log.ts): a read must not cost two log writes.
+    logController: new RequestLogController(),
     // Per-route limits (tx, batch) are set on the routes; this bounds every other body.
     bodyLimit: Math.max(limits.txBodyBytesMax, limits.batchBodyBytesMax),
     frameworkErrors: frameworkErrorHandler,

@@ -99,6 +99,15 @@ export function toHttpFailure(err: unknown): HttpFailure {
   return { ...failure('internal_error'), internal: true };
 }
 
+/**
+ * Replies with a 4xx directly, as the error handler does for a thrown StrataError of that code (same
+ * status, headers and body; 4xx are not logged), without an Error object: its stack trace and the
+ * framework's error path cost more than a hot read, and an entity absent at the basis is an everyday answer.
+ */
+export function sendClientError(reply: FastifyReply, code: ErrorCode, message: string, details: Record<string, unknown>): FastifyReply {
+  return sendFailure(reply, failure(code, message, details));
+}
+
 export function sendFailure(reply: FastifyReply, f: HttpFailure): FastifyReply {
   if (f.retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(0, Math.ceil(f.retryAfterSeconds))));
   return reply.code(f.status).type('application/json; charset=utf-8').send(f.body);

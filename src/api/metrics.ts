@@ -20,6 +20,10 @@ export interface StrataMetrics {
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly sseClients: Gauge;
   readonly rocksdbSizeBytes: Gauge<'graph'>;
+  /** Approximate bytes and entries of the in-memory caches per graph (`cache` = fold | read), against their byte limits. */
+  readonly cacheBytes: Gauge<'graph' | 'cache'>;
+  readonly cacheEntries: Gauge<'graph' | 'cache'>;
+  readonly cacheBytesMax: Gauge<'graph' | 'cache'>;
 }
 
 /**
@@ -69,6 +73,19 @@ export function createMetrics(registry: Registry = new Registry()): StrataMetric
       name: 'strata_rocksdb_size_bytes',
       help: 'Estimated RocksDB size per graph',
       labelNames: ['graph'],
+      registers,
+    }),
+    cacheBytes: new Gauge({
+      name: 'strata_cache_bytes',
+      help: 'Approximate bytes held by an in-memory cache (fold: the materializer, read: the reader) per graph',
+      labelNames: ['graph', 'cache'],
+      registers,
+    }),
+    cacheEntries: new Gauge({ name: 'strata_cache_entries', help: 'Entries of an in-memory cache per graph', labelNames: ['graph', 'cache'], registers }),
+    cacheBytesMax: new Gauge({
+      name: 'strata_cache_bytes_max',
+      help: 'Byte limit of an in-memory cache per graph (entityCacheBytesMax, readCacheBytesMax)',
+      labelNames: ['graph', 'cache'],
       registers,
     }),
   };

@@ -21,6 +21,17 @@ export interface StrataConfig {
   configFile: string | null;
   /** Hardening (src/cli/hardening.ts reads the files and STRATA_TOKENS / STRATA_LIMIT_* variables). */
   hardening: HardeningConfig;
+  /** Backup and restore (src/cli/backup.ts, docs/operations.md). */
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** `strata start`: root of the online backups made by `POST /v1/graphs/:graph/backup` (null = `<data-dir>/backups`). */
+  backupDir: string | null;
+  /** `strata backup`: the target directory (absent or empty). */
+  backupOut: string | null;
+  /** `strata restore`: the backup directory to restore from. */
+  restoreFrom: string | null;
 }
 
 export interface HardeningConfig {
@@ -66,6 +77,9 @@ const OPTIONS = {
   'limits-file': { env: 'STRATA_LIMITS_FILE', default: '' },
   graph: { env: 'STRATA_REBUILD_GRAPH', default: '' },
   'progress-every': { env: 'STRATA_PROGRESS_EVERY', default: '10000' },
+  'backup-dir': { env: 'STRATA_BACKUP_DIR', default: '' },
+  out: { env: 'STRATA_BACKUP_OUT', default: '' },
+  from: { env: 'STRATA_RESTORE_FROM', default: '' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -127,13 +141,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: pick('log-level'),
     configFile: configPath,
     hardening: hardeningConfig(pick, values.insecure === true || ['true', '1'].includes(env.STRATA_INSECURE ?? '')),
+    operations: { backupDir: orNull(pick('backup-dir')), backupOut: orNull(pick('out')), restoreFrom: orNull(pick('from')) },
   };
 }
+
+const orNull = (v: string): string | null => (v === '' ? null : v);
 
 function hardeningConfig(pick: (name: OptionName) => string, insecure: boolean): HardeningConfig {
   const progressEvery = Number(pick('progress-every'));
   if (!Number.isSafeInteger(progressEvery) || progressEvery < 1) throw new ConfigError(`--progress-every must be a positive integer, got ${pick('progress-every')}`);
-  const orNull = (v: string): string | null => (v === '' ? null : v);
   return {
     tokensFile: orNull(pick('tokens-file')),
     insecure,

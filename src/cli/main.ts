@@ -8,6 +8,7 @@ import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import { openStrata } from '../strata.js';
 import { ConfigError, kafkaAdapterOptions, loadConfig, type StrataConfig } from './config.js';
 import { exposureMessage, prepareHardening } from './hardening.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { rebuildCommand } from './rebuild.js';
 import { roleDuties } from './roles.js';
 
@@ -16,6 +17,8 @@ const USAGE = `usage: strata <command> [options]
 commands:
   start      run the platform (default)
   rebuild    recompute RocksDB state from the log (server stopped; --graph G for one graph)
+  backup     copy a stopped data dir's state, with its offsets, to --out DIR (running server: POST /v1/graphs/G/backup)
+  restore    put a backup's state (--from DIR) in place, after checking the log reaches its offsets (server stopped)
 
 options (flag / environment):
   --port N             STRATA_PORT           HTTP port (default 8080)
@@ -30,13 +33,16 @@ options (flag / environment):
   --kafka-sasl-mechanism M  KAFKA_SASL_MECHANISM  plain | scram-sha-256 | scram-sha-512
   --kafka-sasl-username U   KAFKA_SASL_USERNAME   SASL user name
                             KAFKA_SASL_PASSWORD   SASL password (use the variable, not the flag)
-  --log-level L        STRATA_LOG_LEVEL      pino level (default info)
+  --log-level L        STRATA_LOG_LEVEL      pino level (default info; debug adds a line per request)
   --config F           STRATA_CONFIG         JSON config file (flags > env > file)
   --tokens-file F      STRATA_TOKENS_FILE    bearer tokens (JSON; docs/security.md); or the JSON itself in STRATA_TOKENS
   --insecure           STRATA_INSECURE       allow a non-loopback --host without tokens
   --cors-origin L      STRATA_CORS_ORIGIN    comma-separated origins allowed by CORS (default: CORS off)
   --limits-file F      STRATA_LIMITS_FILE    JSON object of limits; each also STRATA_LIMIT_<NAME> (docs/limits.md)
-  --graph G            STRATA_REBUILD_GRAPH  rebuild: only this graph
+  --graph G            STRATA_REBUILD_GRAPH  rebuild, backup, restore: only this graph
+  --backup-dir D       STRATA_BACKUP_DIR     start: where POST /v1/graphs/G/backup writes (default <data-dir>/backups)
+  --out D              STRATA_BACKUP_OUT     backup: the target directory (absent or empty)
+  --from D             STRATA_RESTORE_FROM   restore: the backup directory (with backup.json)
   --progress-every N   STRATA_PROGRESS_EVERY rebuild: a progress line every N records (default 10000)
 `;
 
@@ -57,6 +63,7 @@ async function start(config: StrataConfig): Promise<void> {
     // Only roles that own derived topics produce them: with two producers every change would go out twice.
     ...(duties.derivedTopics ? {} : { changes: false }),
     broker: config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : undefined,
+    ...(config.operations.backupDir === null ? {} : { backupDir: config.operations.backupDir }),
     logger,
     hooks: {
       ...materializerHooks(metrics),
@@ -99,6 +106,10 @@ async function main(): Promise<void> {
       return start(config);
     case 'rebuild':
       return rebuildCommand(config, makeLogger(config.logLevel));
+    case 'backup':
+      return backupCommand(config, makeLogger(config.logLevel));
+    case 'restore':
+      return restoreCommand(config, makeLogger(config.logLevel));
     case 'help':
       process.stdout.write(USAGE);
       return;

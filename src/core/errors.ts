@@ -27,6 +27,9 @@ export const ERRORS = {
   view_not_found: { status: 404, message: 'no view of that name at the basis' },
   // 409 — the tx was aborted in the fold (the body carries the abort code in error.code)
   tx_aborted: { status: 409, message: 'the transaction was aborted' },
+  // 409 — operations
+  backup_target_exists: { status: 409, message: 'the backup directory exists and is not empty' },
+  backup_in_progress: { status: 409, message: 'another backup is running in this process' },
   // 413 / 429
   payload_too_large: { status: 413, message: 'the body exceeds the size limit' },
   too_many_ops: { status: 413, message: 'the transaction has more ops than allowed' },
@@ -41,6 +44,7 @@ export const ERRORS = {
   log_unavailable: { status: 503, message: 'the log is unavailable; retry later' },
   not_ready: { status: 503, message: 'the server is starting or shutting down' },
   basis_not_reached: { status: 504, message: 'this replica has not materialized the requested offset in time' },
+  backup_failed: { status: 507, message: 'the backup could not be written (disk full, permissions); the partial copy was removed' },
   internal_error: { status: 500, message: 'an internal error; this is a bug' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -51,8 +51,12 @@ export interface Limits {
   historyChangesMax: number;
   /** Graphs per process: each holds a log and a RocksDB instance. */
   graphsMax: number;
-  /** Entity states kept hot in memory per graph. */
+  /** Entity states kept hot in memory per graph (the fold's cache). */
   entityCacheEntriesMax: number;
+  /** Approximate bytes of those entity states per graph: large values must not multiply the entry bound. */
+  entityCacheBytesMax: number;
+  /** Approximate bytes of the read cache per graph (latest versions, version offsets, edge lifetimes). */
+  readCacheBytesMax: number;
   /** Bytes of a view's query text: definitions are schema, loaded whole at open and kept in memory. */
   viewQueryBytesMax: number;
   /** Views per graph: every committed tx is maintained against every view, so each one adds fold-time work. */
@@ -90,6 +94,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   historyChangesMax: 100_000,
   graphsMax: 1_000,
   entityCacheEntriesMax: 100_000,
+  entityCacheBytesMax: 64 * 1024 * 1024,
+  readCacheBytesMax: 256 * 1024 * 1024,
   viewQueryBytesMax: 64 * 1024,
   viewsPerGraphMax: 64,
   rateLimitRequestsMax: 120_000,

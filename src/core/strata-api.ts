@@ -102,6 +102,36 @@ export interface QueryResult {
   plan?: QueryPlanStep[];
 }
 
+/** Size of one in-memory cache of a graph (docs/limits.md): `fold` = the materializer's, `read` = the reader's. */
+export interface CacheStats {
+  graph: string;
+  cache: 'fold' | 'read';
+  entries: number;
+  /** Approximate bytes held (store/sizes.ts), bounded by `bytesMax`. */
+  bytes: number;
+  bytesMax: number;
+}
+
+/** An online backup of one graph's state (docs/operations.md, "Backup"): where it went and what it holds. */
+export interface BackupInfo {
+  /** Absolute path of the backup directory on the server host. */
+  dir: string;
+  graph: string;
+  /** The materialized offset of the copy: a replica restored from it resumes folding at offset + 1. */
+  offset: number;
+  materializedTime: string | null;
+  transactions: number;
+  /** The views' maintained offset in the copy (-1: none yet). */
+  viewsOffset: number;
+  keyLayoutVersion: number;
+  keys: number;
+  bytes: number;
+  diskBytes: number;
+  /** The copy's slice checksum at `offset`, null when not asked for. */
+  checksum: SliceChecksum | null;
+  ms: number;
+}
+
 /** A slice's checksum (docs/api.md, "Checksum"): equal on every replica that materialized the same log. */
 export interface SliceChecksum {
   basis: number;
@@ -240,6 +270,15 @@ export interface StrataDb {
   subscribeView(graph: string, name: string, from: number | undefined, options: SubscribeOptions): AsyncIterable<ViewDeltaEvent>;
   /** Checksum of the slice as of `basis` (a resolved basis, see resolveBasis): schema + every live entity. */
   checksum(graph: string, basis: number): Promise<SliceChecksum>;
+  /**
+   * Copies the graph's state as of one RocksDB snapshot into `<backupDir>/<name>` (state/<graph> and
+   * backup.json) while the graph keeps folding. `name` defaults to `<graph>-<UTC time>`; `checksum`
+   * (default true) adds the copy's checksum at its offset. Throws backup_target_exists (the directory is
+   * not empty), backup_in_progress (one backup at a time per process), backup_failed (I/O).
+   */
+  backup(graph: string, options?: { name?: string; checksum?: boolean }): Promise<BackupInfo>;
+  /** Entries and approximate bytes of every open graph's caches (metrics). */
+  cacheStats(): CacheStats[];
   /** Readiness: every known graph's materializer has caught up with the log as of open. */
   isReady(): boolean;
   close(): Promise<void>;

@@ -29,8 +29,8 @@ export class GraphHandle {
   /** Live subscriptions' report listeners (see subscribe in strata.ts). */
   readonly fanout = new ReportFanout();
 
-  private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store) {
-    this.reader = new GraphReader(store, (basis) => this.schemaAt(basis));
+  private constructor(readonly name: string, readonly materializer: Materializer, readonly store: Store, limits: Limits) {
+    this.reader = new GraphReader(store, (basis) => this.schemaAt(basis), limits.readCacheBytesMax);
     materializer.on('flush', (versions: StoredVersion[]) => this.reader.cache.applyFlush(versions));
     materializer.on('report', (r: TxReport) => {
       this.latestSchema = null;
@@ -43,7 +43,7 @@ export class GraphHandle {
   static async open(name: string, dataDir: string, log: BrokerAdapter, limits: Limits, hooks: MaterializerHooks): Promise<GraphHandle> {
     const store = await Store.open(stateDir(dataDir, name));
     const materializer = new Materializer(name, log, store, limits, hooks);
-    const handle = new GraphHandle(name, materializer, store);
+    const handle = new GraphHandle(name, materializer, store, limits);
     handle.readyTarget = (await log.endOffset(name)) - 1;
     try {
       await materializer.start();

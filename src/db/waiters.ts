@@ -19,6 +19,8 @@ interface Waiter {
 
 export class OffsetWaiters {
   private queue: Waiter[] = [];
+  /** Timed-out waiters still in the queue: compacted once they are half of it (a far-future minBasis never wakes). */
+  private timedOut = 0;
 
   /** Resolves with the first report at or past `offset`, 'passed', or null after `timeoutMs`. */
   wait(offset: number, timeoutMs: number): Promise<WaitResult> {
@@ -28,8 +30,13 @@ export class OffsetWaiters {
         done: false,
         resolve,
         timer: setTimeout(() => {
-          waiter.done = true; // dropped lazily when the queue front passes it
+          waiter.done = true; // dropped when the queue front passes it, or by the compaction below
           resolve(null);
+          this.timedOut++;
+          if (this.timedOut * 2 > this.queue.length) {
+            this.queue = this.queue.filter((w) => !w.done);
+            this.timedOut = 0;
+          }
         }, timeoutMs),
       };
       this.insert(waiter);
@@ -41,6 +48,11 @@ export class OffsetWaiters {
     let i = this.queue.length;
     while (i > 0 && this.queue[i - 1].offset > w.offset) i--;
     this.queue.splice(i, 0, w);
+  }
+
+  /** Waiters in the queue, timed-out ones not yet dropped included (tests). */
+  get size(): number {
+    return this.queue.length;
   }
 
   reached(report: TxReport): void {
@@ -59,7 +71,10 @@ export class OffsetWaiters {
     const woken = this.queue.slice(0, n);
     this.queue = this.queue.slice(n);
     for (const w of woken) {
-      if (w.done) continue;
+      if (w.done) {
+        this.timedOut--;
+        continue;
+      }
       w.done = true;
       clearTimeout(w.timer);
       w.resolve(result);

@@ -71,7 +71,8 @@ export class Materializer extends EventEmitter {
   durable: GraphMeta = initialMeta();
   schema: Schema = emptySchema();
   schemaHistory: SchemaEntry[] = [];
-  private readonly cache: EntityCache;
+  /** The fold's entity cache (public for its metrics: `stats()`). */
+  readonly cache: EntityCache;
   private pending: KeyValue[] = [];
   private pendingReports: TxReport[] = [];
   private pendingKeys = new Map<string, number>();
@@ -95,7 +96,7 @@ export class Materializer extends EventEmitter {
   ) {
     super();
     this.setMaxListeners(0);
-    this.cache = new EntityCache(store, limits.entityCacheEntriesMax);
+    this.cache = new EntityCache(store, limits.entityCacheEntriesMax, limits.entityCacheBytesMax);
   }
 
   /** Loads the stored offset and schema (O(1) in history length) and starts following the log. */

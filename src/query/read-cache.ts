@@ -5,6 +5,7 @@
 import * as K from '../store/keys.js';
 import { decodeLifetime, decodeVersion, type StoredVersion } from '../store/records.js';
 import type { Store } from '../store/rocks.js';
+import { renderedBytes, versionBytes } from '../store/sizes.js';
 
 export interface EdgeLifetime {
   id: string;
@@ -24,47 +25,76 @@ export interface CachedEntity {
   referenced?: boolean;
   /** The latest version's attributes rendered once (frozen, shared), for the attribute definitions `defs`. */
   rendered?: { defs: object; attrs: Readonly<Record<string, unknown>> };
+  /**
+   * Approximate bytes (store/sizes.ts), kept by the cache: the entry as last accounted, its latest
+   * version's share (rendered attributes included, whether rendered yet or not) and its edges' share.
+   */
+  bytes?: number;
+  latestBytes?: number;
+  edgeBytes?: number;
 }
+
+/** The entry object, its Map slot, key string header and versions array header. */
+const ENTRY_BYTES = 160;
+/** One offset in `versions`. */
+const OFFSET_BYTES = 8;
+/** An EdgeLifetime object and its three string headers (characters counted separately). */
+const EDGE_BYTES = 120;
+/** No single entry may take more than this share of the budget (a node with millions of edges). */
+const ENTRY_SHARE_MAX = 8;
+
+const edgeBytes = (l: EdgeLifetime): number => EDGE_BYTES + l.id.length + l.peer.length + l.type.length;
+const latestBytes = (v: StoredVersion | null): number => (v === null ? 0 : versionBytes(v) + renderedBytes(v.entity));
 
 /** How many recent flushes remember the ids they touched (to keep racing loads from caching stale data). */
 const FLUSH_MEMORY = 64;
 
 export class EntityReadCache {
   private readonly entries = new Map<string, CachedEntity>();
-  private weight = 0;
+  /** Sum of the cached entries' `bytes`. */
+  private bytes = 0;
   private generation = 0;
   private readonly recent: { generation: number; ids: Set<string> }[] = [];
 
-  /** `weightMax` bounds memory: an entry weighs 1 + its versions + its cached edges. */
-  constructor(private readonly store: Store, private readonly weightMax: number) {}
+  /** `bytesMax` bounds memory: the approximate bytes of every cached entry (docs/limits.md, `readCacheBytesMax`). */
+  constructor(private readonly store: Store, private readonly bytesMax: number) {}
 
-  private static weigh(e: CachedEntity): number {
-    return 1 + e.versions.length + (e.out?.length ?? 0) + (e.in?.length ?? 0);
-  }
-
+  /**
+   * (Re)inserts an entry as the youngest, accounting it afresh: entries are mutated in place, so the
+   * amount to subtract is the one recorded when it was last accounted, never a re-weighing.
+   */
   private insert(id: string, e: CachedEntity): void {
     const prior = this.entries.get(id);
-    if (prior) this.weight -= EntityReadCache.weigh(prior);
-    this.entries.delete(id);
+    if (prior !== undefined) {
+      this.bytes -= prior.bytes ?? 0;
+      this.entries.delete(id);
+    }
+    e.bytes = ENTRY_BYTES + id.length + OFFSET_BYTES * e.versions.length + (e.latestBytes ?? 0) + (e.edgeBytes ?? 0);
+    if (e.bytes > this.bytesMax / ENTRY_SHARE_MAX) return; // too big to keep: read from RocksDB each time
     this.entries.set(id, e);
-    this.weight += EntityReadCache.weigh(e);
-    if (this.weight > this.weightMax) this.evict(id);
+    this.bytes += e.bytes;
+    if (this.bytes > this.bytesMax) this.evict(id);
   }
 
   /**
-   * Drops entries from the oldest end until the weight fits; an entry read since it was last passed
+   * Drops entries from the oldest end until the bytes fit; an entry read since it was last passed
    * moves to the young end once instead (CLOCK), so hits cost a flag write, not a Map reordering.
    */
-  private evict(keep: string): void {
-    let passes = this.entries.size;
+  private evict(keep: string | null): void {
+    let passes = 2 * this.entries.size + 1; // the second pass meets no second chances
     for (const [oldest, entry] of this.entries) {
-      if (this.weight <= this.weightMax || oldest === keep || passes-- <= 0) break;
+      if (this.bytes <= this.bytesMax || passes-- <= 0) break;
       this.entries.delete(oldest);
-      if (entry.referenced) {
+      if (entry.referenced || oldest === keep) {
         entry.referenced = false;
         this.entries.set(oldest, entry);
-      } else this.weight -= EntityReadCache.weigh(entry);
+      } else this.bytes -= entry.bytes ?? 0;
     }
+  }
+
+  /** Entries and accounted bytes, for metrics and tests. */
+  stats(): { entries: number; bytes: number; bytesMax: number } {
+    return { entries: this.entries.size, bytes: this.bytes, bytesMax: this.bytesMax };
   }
 
   private touchedSince(id: string, generation: number): boolean {
@@ -85,11 +115,14 @@ export class EntityReadCache {
     const started = this.generation;
     const prefix = K.entityPrefix(id);
     const [keys, current] = await Promise.all([this.store.scanPrefix(prefix, { keysOnly: true }), this.store.get(K.currentKey(id))]);
+    const latest = current ? decodeVersion(id, current) : null;
     const entry: CachedEntity = {
       versions: keys.map((kv) => K.readDesc64(kv.key, prefix.length)).reverse(),
-      latest: current ? decodeVersion(id, current) : null,
+      latest,
       out: null,
       in: null,
+      latestBytes: latestBytes(latest),
+      edgeBytes: 0,
     };
     if (!this.touchedSince(id, started)) this.insert(id, entry);
     return entry;
@@ -106,7 +139,10 @@ export class EntityReadCache {
     });
     if (!this.touchedSince(id, started) && this.entries.get(id) === entry) {
       entry[direction] = edges;
-      this.insert(id, entry); // re-weigh
+      let bytes = 0;
+      for (const l of edges) bytes += edgeBytes(l);
+      entry.edgeBytes = (entry.edgeBytes ?? 0) + bytes;
+      this.insert(id, entry); // re-account
     }
     return edges;
   }
@@ -121,11 +157,12 @@ export class EntityReadCache {
       if (cached) {
         cached.versions.push(v.offset);
         cached.latest = v;
+        cached.latestBytes = latestBytes(v);
         cached.rendered = undefined;
         this.insert(e.id, cached);
       } else if (e.createdAt === v.offset) {
         // A brand-new entity is fully known: no older versions, no edges yet.
-        this.insert(e.id, { versions: [v.offset], latest: v, out: e.kind === 'node' ? [] : null, in: e.kind === 'node' ? [] : null });
+        this.insert(e.id, { versions: [v.offset], latest: v, out: e.kind === 'node' ? [] : null, in: e.kind === 'node' ? [] : null, latestBytes: latestBytes(v), edgeBytes: 0 });
       }
       if (e.kind === 'edge' && (e.createdAt === v.offset || e.terminatedAt === v.offset)) {
         ids.add(e.from!).add(e.to!);
@@ -136,12 +173,18 @@ export class EntityReadCache {
     this.generation++;
     this.recent.push({ generation: this.generation, ids });
     if (this.recent.length > FLUSH_MEMORY) this.recent.shift();
+    if (this.bytes > this.bytesMax) this.evict(null); // edges added in place may have grown cached nodes
   }
 
   private applyEdge(node: string, direction: 'out' | 'in', life: EdgeLifetime): void {
-    const list = this.entries.get(node)?.[direction];
-    if (!list) return;
+    const entry = this.entries.get(node);
+    const list = entry?.[direction];
+    if (!entry || !list) return;
     const i = list.findIndex((x) => x.id === life.id);
+    const delta = edgeBytes(life) - (i >= 0 ? edgeBytes(list[i]) : 0);
+    entry.edgeBytes = (entry.edgeBytes ?? 0) + delta;
+    entry.bytes = (entry.bytes ?? 0) + delta;
+    this.bytes += delta;
     if (i >= 0) list[i] = life;
     else {
       // Keep key order (edge id) so cached and scanned adjacency render identically.

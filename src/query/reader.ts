@@ -3,11 +3,13 @@
 
 import { decodeTxReport } from '../codec/avro.js';
 import { valueToJson } from '../codec/json.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
 import type { EntityView, HistoryEntry, NodeView } from '../core/strata-api.js';
 import type { AttrDefinition, TxReport, Value } from '../core/types.js';
 import * as K from '../store/keys.js';
 import { decodeLifetime, decodeVersion, liveAt, type StoredEntity, type StoredVersion } from '../store/records.js';
 import { EntityReadCache, type CachedEntity, type EdgeLifetime } from './read-cache.js';
+import { VersionCache } from './version-cache.js';
 import type { Store } from '../store/rocks.js';
 import type { Schema } from '../materializer/state.js';
 import { idAtKeyEnd } from '../materializer/prefetch.js';
@@ -55,14 +57,19 @@ function isSorted(names: string[]): boolean {
   return true;
 }
 
-/** Weight budget of the read cache (≈ versions + cached edges); see read-cache.ts. */
-const READ_CACHE_WEIGHT_MAX = 2_000_000;
+/** The share of the read budget that holds past versions (version-cache.ts); the rest is the read cache's. */
+const PAST_VERSIONS_SHARE = 1 / 8;
 
 export class GraphReader {
   readonly cache: EntityReadCache;
+  /** Versions older than an entity's latest, as read for past offsets. */
+  readonly pastVersions: VersionCache;
 
-  constructor(readonly store: Store, private readonly schemaAt: SchemaAt) {
-    this.cache = new EntityReadCache(store, READ_CACHE_WEIGHT_MAX);
+  /** `cacheBytesMax`: the read caches' budget (docs/limits.md, `readCacheBytesMax`). */
+  constructor(readonly store: Store, private readonly schemaAt: SchemaAt, cacheBytesMax: number = DEFAULT_LIMITS.readCacheBytesMax) {
+    const past = Math.floor(cacheBytesMax * PAST_VERSIONS_SHARE);
+    this.cache = new EntityReadCache(store, cacheBytesMax - past);
+    this.pastVersions = new VersionCache(past);
   }
 
   /** The attributes of an entity as of `basis` when the read cache alone can answer, else undefined. */
@@ -122,8 +129,13 @@ export class GraphReader {
     const offset = latestAtOrBefore(entry.versions, basis);
     if (offset === null) return null;
     if (entry.latest && entry.latest.offset === offset) return entry.latest;
+    const past = this.pastVersions.get(id, offset);
+    if (past !== undefined) return past;
     const buf = await this.store.get(K.entityVersionKey(id, offset));
-    return buf ? decodeVersion(id, buf) : null;
+    if (!buf) return null;
+    const version = decodeVersion(id, buf);
+    this.pastVersions.set(id, offset, version);
+    return version;
   }
 
   async entity(id: string, basis: number): Promise<EntityView | null> {
@@ -135,15 +147,21 @@ export class GraphReader {
   }
 
   /**
-   * The entity as of `basis` when the read cache alone can answer (its version at the basis is the
-   * cached latest one, and a node's edge lifetimes are cached), else undefined. Synchronous: most
-   * reads, at latest and at past offsets of entities that changed since, end here without a promise
-   * chain or a worker hop.
+   * The entity as of `basis` when the caches alone can answer (its version at the basis is the cached
+   * latest one or a cached past version, and a node's edge lifetimes are cached), else undefined.
+   * Synchronous: most reads, at latest and at past offsets, end here without a promise chain or a
+   * worker hop.
    */
   entityCached(id: string, basis: number): EntityView | null | undefined {
-    const entry = this.cachedLive(id, basis);
-    if (!entry) return entry;
-    const e = entry.latest!.entity;
+    if (basis < 0) return null;
+    const entry = this.cache.peek(id);
+    if (entry === undefined) return undefined;
+    const offset = latestAtOrBefore(entry.versions, basis);
+    if (offset === null) return null;
+    const version = entry.latest !== null && entry.latest.offset === offset ? entry.latest : this.pastVersions.get(id, offset);
+    if (version === undefined) return undefined;
+    const e = version.entity;
+    if (e.terminatedAt !== null && e.terminatedAt <= basis) return null;
     const attrs = renderAttrs(e.attrs, this.schemaAt(basis).attrs);
     if (e.kind === 'edge') return { id: e.id, kind: 'edge', type: e.type, createdAt: e.createdAt, from: e.from!, to: e.to!, attrs };
     if (entry.out === null || entry.in === null) return undefined;

@@ -82,4 +82,41 @@ export class Store {
   async approximateSize(): Promise<number> {
     return this.db.approximateSize(Buffer.from([0]), Buffer.from([0xff]));
   }
+
+  /** Writes the memtables to SST files (a backup is complete on disk without its WAL). */
+  async flush(): Promise<void> {
+    await this.db.flush();
+  }
+
+  /**
+   * A consistent read view as of now (a RocksDB snapshot): every read through it sees the writes
+   * completed before this call and none after. Close it: an open snapshot keeps old versions alive.
+   */
+  snapshot(): StoreSnapshot {
+    return new StoreSnapshot(this.db.snapshot());
+  }
+}
+
+/** Reads through one RocksDB snapshot (`Store.snapshot`). */
+export class StoreSnapshot {
+  constructor(private readonly session: RocksDB) {}
+
+  async get(key: Buffer): Promise<Buffer | null> {
+    return this.session.get(key);
+  }
+
+  /** Up to `limit` entries after `after` (exclusive; null = from the first key), in key order. */
+  async page(after: Buffer | null, limit: number): Promise<KeyValue[]> {
+    const out: KeyValue[] = [];
+    const capacity = Math.max(1, Math.min(SCAN_CAPACITY * 4, limit));
+    for await (const kv of this.session.iterator(after === null ? {} : { gt: after }, { limit, capacity })) {
+      out.push(kv);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
 }

@@ -56,6 +56,9 @@ test('healthz and readyz answer; metrics expose the strata series after traffic'
       'strata_materializer_lag_seconds',
       'strata_sse_clients',
       'strata_rocksdb_size_bytes',
+      'strata_cache_bytes',
+      'strata_cache_entries',
+      'strata_cache_bytes_max',
       'process_cpu_seconds_total',
     ]) {
       assert.match(res.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
@@ -81,6 +84,7 @@ test('the OpenAPI document describes every route, with the literal colon of :bat
       '/v1/graphs/{graph}/entities/{id}/history',
       '/v1/graphs/{graph}/diff',
       '/v1/graphs/{graph}/events',
+      '/v1/graphs/{graph}/backup',
       '/healthz',
       '/readyz',
       '/metrics',
@@ -88,6 +92,9 @@ test('the OpenAPI document describes every route, with the literal colon of :bat
       assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`);
     }
     assert.ok(!paths.includes('/docs'));
+    const backup = doc['paths']['/v1/graphs/{graph}/backup']['post'];
+    assert.deepEqual(Object.keys(backup.requestBody.content['application/json'].schema.properties).sort(), ['checksum', 'name']);
+    assert.ok(backup.responses['201'].content['application/json'].schema.properties.offset, 'the answer documents its offset');
     const params = doc['paths']['/v1/graphs/{graph}/entities']['get'].parameters.map((p: { name: string }) => p.name);
     assert.deepEqual(new Set(params), new Set(['graph', 'at', 'asOf', 'minBasis', 'type', 'where', 'limit', 'cursor']));
   });

@@ -6,6 +6,7 @@ import { StrataError } from '../../core/errors.js';
 import type { ListQuery, StrataDb } from '../../core/strata-api.js';
 import type { ApiContext } from '../context.js';
 import { resolveRead, setBasis } from '../basis.js';
+import { sendClientError } from '../errors.js';
 import { assertCursorMatches, decodeCursor, encodeCursor, type ListCursor } from '../cursor.js';
 import { graphParamsSchema, nameSchema, pageLimitSchema, readQuerySchema, type GraphParams, type ReadQuery } from '../schemas.js';
 
@@ -35,7 +36,7 @@ export async function entityRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       const { graph, id } = request.params;
       const basis = await resolveRead(db, graph, request.query, reply);
       const view = await db.entity(graph, id, basis);
-      if (view === null) throw new StrataError('entity_not_found', `no entity ${JSON.stringify(id)} at offset ${basis}`, { id, basis });
+      if (view === null) return sendClientError(reply, 'entity_not_found', `no entity ${JSON.stringify(id)} at offset ${basis}`, { id, basis });
       return { basis, ...view };
     },
   );

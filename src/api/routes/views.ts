@@ -88,7 +88,7 @@ function definitionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const { graph, name } = request.params;
-      const result = await db.defineView(graph, name, request.body.query, publishOptions(request.query));
+      const result = await db.defineView(graph, name, request.body.query, { ...publishOptions(request.query), author: principalOf(request) });
       ctx.metrics.txPublished.inc();
       const { statusCode, body } = publishReply(result);
       return reply.code(statusCode).send({ ...body, view: name });
@@ -100,7 +100,7 @@ function definitionRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { tags, summary: 'Retire a view: publishes a tx with a retireView op; its rows end there', params: viewParamsSchema, querystring: publishQuerySchema } },
     async (request, reply) => {
       const { graph, name } = request.params;
-      const result = await db.retireView(graph, name, publishOptions(request.query));
+      const result = await db.retireView(graph, name, { ...publishOptions(request.query), author: principalOf(request) });
       ctx.metrics.txPublished.inc();
       const { statusCode, body } = publishReply(result);
       return reply.code(statusCode).send({ ...body, view: name });
