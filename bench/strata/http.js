@@ -1,7 +1,9 @@
-// HTTP load against a running Strata server with undici (keep-alive pool, one request per connection
-// at a time): entity reads as of offsets, the empty-route ceiling, batch and single-tx publishing.
+// HTTP load against a running Strata server: entity reads as of offsets and the empty-route ceiling
+// with a minimal keep-alive client (lib/http-client.js, one request per connection at a time), batch
+// and single-tx publishing with undici.
 
 import { Pool } from 'undici';
+import { KeepAliveClient } from '../lib/http-client.js';
 import { runOrdered } from '../lib/schedule.js';
 import { closedLoop } from '../lib/stats.js';
 
@@ -9,31 +11,24 @@ export function pool(origin, connections) {
   return new Pool(origin, { connections, pipelining: 1 });
 }
 
-async function get(p, path, expect) {
-  const res = await p.request({ path, method: 'GET' });
-  await res.body.dump();
-  if (!expect.includes(res.statusCode)) throw new Error(`GET ${path}: ${res.statusCode}`);
+/** `count` GETs of `pathOf(i)` on `concurrency` keep-alive connections, closed loop. */
+async function getLoop(origin, count, concurrency, pathOf, expect) {
+  const client = await KeepAliveClient.open(origin, concurrency);
+  try {
+    return await closedLoop(count, concurrency, (i) => client.get(pathOf(i), expect));
+  } finally {
+    client.close();
+  }
 }
 
-export async function entityAsOf(origin, graph, targets, concurrency) {
-  const p = pool(origin, concurrency);
-  try {
-    return await closedLoop(targets.length, concurrency, (i) =>
-      get(p, `/v1/graphs/${graph}/entities/${encodeURIComponent(targets[i].id)}?at=${targets[i].offset}`, [200, 404]),
-    );
-  } finally {
-    await p.close();
-  }
+export function entityAsOf(origin, graph, targets, concurrency) {
+  const paths = targets.map((t) => `/v1/graphs/${graph}/entities/${encodeURIComponent(t.id)}?at=${t.offset}`);
+  return getLoop(origin, paths.length, concurrency, (i) => paths[i], [200, 404]);
 }
 
 /** The ceiling of this client against this server: a route that does nothing (GET /healthz). */
-export async function emptyRoute(origin, count, concurrency) {
-  const p = pool(origin, concurrency);
-  try {
-    return await closedLoop(count, concurrency, () => get(p, '/healthz', [200]));
-  } finally {
-    await p.close();
-  }
+export function emptyRoute(origin, count, concurrency) {
+  return getLoop(origin, count, concurrency, () => '/healthz', [200]);
 }
 
 async function post(p, path, body) {

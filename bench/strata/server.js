@@ -34,7 +34,8 @@ export class StrataServer {
   static async start(dataDir, { nodeArgs = [], onSpawn } = {}) {
     const port = await freePort();
     const started = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error'], {
+    // The default log level (info), as a user starts it: request lines are at debug, so reads log nothing.
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const server = new StrataServer(child, port);

@@ -9,6 +9,7 @@ import { LaggedError, type StrataDb } from '../core/strata-api.js';
 import type { TxReport } from '../core/types.js';
 import { toHttpFailure } from './errors.js';
 import type { ChangeFilter } from './sse-filter.js';
+import { liveRound, SseSink } from './sse-round.js';
 
 export interface SseStreamOptions {
   db: StrataDb;
@@ -111,32 +112,45 @@ export function openStream(raw: ServerResponse, heartbeatMs: number): () => void
 
 export async function runSseStream(raw: ServerResponse, o: SseStreamOptions): Promise<void> {
   const stopHeartbeat = openStream(raw, o.heartbeatMs);
+  const sink = new SseSink(raw);
+  const round = liveRound(o.db, o.graph, unfilteredText);
   // Aborted when the client leaves or when its live buffer overflows while we wait for the socket.
   const congested = new AbortController();
   const onLeave = (): void => congested.abort();
   o.signal.addEventListener('abort', onLeave);
   let next = o.from;
   try {
-    // Unfiltered live events on an uncongested socket are written straight from the report event.
+    // Live events on an uncongested socket are taken straight from the report event and written by the
+    // graph's next round (sse-round.ts): one write per socket per round, one shared Buffer when unfiltered.
     const deliver = (report: TxReport): boolean => {
-      if (raw.writableNeedDrain || raw.destroyed || raw.writableEnded) return false;
-      const text = o.filter.active ? filteredTextSync(report, o.filter) : unfilteredText(report);
+      if (sink.congested || sink.closed) return false;
+      if (!o.filter.active) {
+        round.takeShared(sink, report);
+        next = report.offset + 1;
+        return true;
+      }
+      const text = filteredTextSync(report, o.filter);
       if (text === undefined) return false; // a type lookup is needed: take the buffered path
       next = report.offset + 1;
-      if (text !== null) corkedWrite(raw, text);
+      if (text !== null) round.takeOwn(sink, text);
       return true;
     };
     const reports = o.db.subscribe(o.graph, o.from, { signal: o.signal, bufferMax: o.bufferMax, onOverflow: onLeave, deliver, ids: o.filter.ids });
     for await (const report of reports) {
       const text = await eventText(report, o.filter);
       next = report.offset + 1; // written to the socket's buffer below, ahead of any final event
-      if (text !== null) await write(raw, text, congested.signal);
+      if (text !== null) {
+        round.flush(sink); // what the round holds for this stream comes first
+        await sink.write(text, congested.signal);
+      }
       if (o.signal.aborted) break;
     }
   } catch (err) {
     const lagged = congested.signal.aborted && !o.signal.aborted && next !== undefined ? new LaggedError(next) : err;
+    if (!o.signal.aborted) round.flush(sink); // `next` counts the events the round holds: they go out first
     await endWithError(raw, lagged, o);
   } finally {
+    round.drop(sink);
     o.signal.removeEventListener('abort', onLeave);
     stopHeartbeat();
     if (!raw.writableEnded) raw.end();
