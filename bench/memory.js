@@ -23,6 +23,8 @@ const { values } = parseArgs({ options: { facts: { type: 'string', default: '100
 const FACTS = Number(values.facts);
 const READS = Number(values.reads);
 const GRAPH = 'bench';
+const DEPLOY_NODE_ARGS = ['--max-old-space-size=256'];
+const DEPLOY_ENV = { MALLOC_ARENA_MAX: '2' };
 const OUT = fileURLToPath(new URL('../docs/benchmarks-memory.json', import.meta.url));
 const log = (msg) => console.log(`[memory ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -76,7 +78,8 @@ async function main() {
       if (sampled !== null && sampled.child.exitCode === null) samples.push({ s: (performance.now() - started) / 1000, mb: sampled.rssMb() });
       if (samples.length % 30 === 1) log(`folding: RSS ${samples.at(-1)?.mb.toFixed(0)} MiB at ${samples.at(-1)?.s.toFixed(0)} s`);
     }, 2000);
-    const server = await StrataServer.start(dataDir, { onSpawn: (s) => (sampled = s) });
+    // Run as the image runs it (deploy/Dockerfile): V8's heap capped, glibc's malloc arenas kept to 2.
+    const server = await StrataServer.start(dataDir, { onSpawn: (s) => (sampled = s), nodeArgs: DEPLOY_NODE_ARGS, env: DEPLOY_ENV });
     const foldSeconds = (performance.now() - started) / 1000;
     const afterReady = server.rssMb();
     log(`ready after ${foldSeconds.toFixed(0)} s (${(txCount / foldSeconds).toFixed(0)} tx/s folded), RSS ${afterReady.toFixed(0)} MiB`);
@@ -104,6 +107,7 @@ async function main() {
       rssAfterReadyMb: afterReady, rssAfterReadsMb: afterReads, reads: targets.length, readStatuses: statuses, readErrors, readsPerSecond: targets.length / readSeconds,
       rssMaxWhileFoldingMb: Math.max(0, ...samples.map((x) => x.mb)),
       dataDirBytes: dirBytes(dataDir),
+      server: { nodeArgs: DEPLOY_NODE_ARGS, env: DEPLOY_ENV },
     };
     writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
     log(JSON.stringify(result));

@@ -31,12 +31,13 @@ export class StrataServer {
    * `nodeArgs`: extra flags for the server's node (e.g. ['--cpu-prof'] to profile it). `onSpawn(server)`
    * runs once the child exists, before it is ready (e.g. to sample its RSS while it folds).
    */
-  static async start(dataDir, { nodeArgs = [], onSpawn } = {}) {
+  static async start(dataDir, { nodeArgs = [], onSpawn, env = {} } = {}) {
     const port = await freePort();
     const started = performance.now();
     // The default log level (info), as a user starts it: request lines are at debug, so reads log nothing.
     const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
       stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...env },
     });
     const server = new StrataServer(child, port);
     onSpawn?.(server);

@@ -34,8 +34,13 @@ const list = (v: unknown, what: string): unknown[] => {
 };
 
 /** An environment as deployed must be one the CLI accepts, with only the variables it reads. */
+/** Variables for the runtime rather than the CLI: glibc's malloc. */
+const RUNTIME_ENV_NAMES = ['MALLOC_ARENA_MAX'];
+
 function checkEnv(env: Record<string, string>, what: string): StrataConfig {
-  for (const name of Object.keys(env)) assert.ok(CONFIG_ENV_NAMES.includes(name), `${what}: ${name} is not read by src/cli/config.ts`);
+  for (const name of Object.keys(env)) {
+    assert.ok(CONFIG_ENV_NAMES.includes(name) || RUNTIME_ENV_NAMES.includes(name), `${what}: ${name} is not read by src/cli/config.ts`);
+  }
   return loadConfig(['start'], env);
 }
 
