@@ -171,6 +171,12 @@ async function metric(name: string): Promise<number> {
   return line === undefined ? NaN : Number(line.split(' ').pop());
 }
 
+/** The sum of a labelled metric's series (e.g. strata_cache_bytes over graphs and caches). */
+async function metricSum(name: string): Promise<number> {
+  const text = (await request('GET', '/metrics')).text;
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
 async function freePort(): Promise<number> {
   return new Promise((ok) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
@@ -203,15 +209,20 @@ async function main(): Promise<void> {
     console.log(`setup done: ${ENTITIES} entities, ${await metric('strata_sse_clients')} SSE clients; RSS ${(rssStart / 1e6).toFixed(1)} MB; publishing ${RATE} tx/s for ${SECONDS} s`);
     let stop = false;
     const work = [publishers(stats, () => stop), ...Array.from({ length: READERS }, () => reader(stats, () => stop))];
-    const rss: { s: number; mb: number; lag: number }[] = [];
+    // RSS alone cannot tell a leak from V8 growing its heap lazily: the heap and the caches are sampled too.
+    const rss: { s: number; mb: number; lag: number; heapUsedMb: number; heapTotalMb: number; cacheMb: number }[] = [];
     const started = Date.now();
     let last = 0;
     while (Date.now() - started < SECONDS * 1000) {
       await sleep(10_000);
       const s = Math.round((Date.now() - started) / 1000);
-      const sample = { s, mb: Math.round((await metric('process_resident_memory_bytes')) / 1e5) / 10, lag: await metric('strata_materializer_lag_offsets') };
+      const mb = async (bytes: Promise<number>): Promise<number> => Math.round((await bytes) / 1e5) / 10;
+      const sample = {
+        s, mb: await mb(metric('process_resident_memory_bytes')), lag: await metric('strata_materializer_lag_offsets'),
+        heapUsedMb: await mb(metric('nodejs_heap_size_used_bytes')), heapTotalMb: await mb(metric('nodejs_heap_size_total_bytes')), cacheMb: await mb(metricSum('strata_cache_bytes')),
+      };
       rss.push(sample);
-      console.log(`t=${s}s published ${stats.published} (${Math.round((stats.published - last) / 10)}/s) shed ${stats.shed} errors ${[...stats.publishErrors.values()].reduce((a, b) => a + b, 0)} RSS ${sample.mb} MB lag ${sample.lag} p99 ${stats.publish.percentile(0.99)} ms sse events ${stats.sseEvents}`);
+      console.log(`t=${s}s published ${stats.published} (${Math.round((stats.published - last) / 10)}/s) shed ${stats.shed} errors ${[...stats.publishErrors.values()].reduce((a, b) => a + b, 0)} RSS ${sample.mb} MB (heap ${sample.heapUsedMb}/${sample.heapTotalMb}, caches ${sample.cacheMb}) lag ${sample.lag} p99 ${stats.publish.percentile(0.99)} ms sse events ${stats.sseEvents}`);
       last = stats.published;
     }
     stop = true;
@@ -224,6 +235,8 @@ async function main(): Promise<void> {
       publishErrors: Object.fromEntries(stats.publishErrors), publishLatencyMs: stats.publish.summary(),
       reads: stats.reads.summary(), readErrors: Object.fromEntries(stats.readErrors), subscribers: SUBSCRIBERS, sseEvents: stats.sseEvents, sseDisconnects: stats.sseErrors,
       rssMb: rss.map((x) => x.mb), rssSlopeSecondHalfMbPerMin: Math.round(slope * 10) / 10,
+      heapUsedMb: rss.map((x) => x.heapUsedMb), heapTotalMb: rss.map((x) => x.heapTotalMb), cacheMb: rss.map((x) => x.cacheMb),
+      serverNodeArgs: nodeArgs,
     }));
   } finally {
     // SIGTERM lets a profiled server write its profile; SIGKILL follows if it does not stop.
