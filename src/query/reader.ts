@@ -125,7 +125,10 @@ export class GraphReader {
 
   private async versionAt(id: string, basis: number): Promise<StoredVersion | null> {
     if (basis < 0) return null;
-    const entry = await this.cache.get(id);
+    return this.versionIn(await this.cache.get(id), id, basis);
+  }
+
+  private async versionIn(entry: CachedEntity, id: string, basis: number): Promise<StoredVersion | null> {
     const offset = latestAtOrBefore(entry.versions, basis);
     if (offset === null) return null;
     if (entry.latest && entry.latest.offset === offset) return entry.latest;
@@ -141,7 +144,12 @@ export class GraphReader {
   async entity(id: string, basis: number): Promise<EntityView | null> {
     const cached = this.entityCached(id, basis);
     if (cached !== undefined) return cached;
-    const e = await this.storedAt(id, basis);
+    if (basis < 0) return null;
+    // A cache miss: the version at the basis and both adjacency scans go to RocksDB side by side (two
+    // worker round trips, not three in a row). For an edge the two scans find nothing, cheaply.
+    const entry = await this.cache.get(id);
+    const [version] = await Promise.all([this.versionIn(entry, id, basis), this.cache.adjacency(id, entry, 'out'), this.cache.adjacency(id, entry, 'in')]);
+    const e = version?.entity;
     if (!e || (e.terminatedAt !== null && e.terminatedAt <= basis)) return null;
     return this.render(e, basis);
   }
