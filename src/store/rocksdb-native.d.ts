@@ -26,7 +26,7 @@ declare module 'rocksdb-native' {
     destroy(): void;
   }
   class RocksDB {
-    constructor(path: string, options?: { createIfMissing?: boolean; maxOpenFiles?: number; writeBufferSize?: number });
+    constructor(path: string, options?: { createIfMissing?: boolean; maxOpenFiles?: number; writeBufferSize?: number; optimizeFiltersForHits?: boolean });
     ready(): Promise<void>;
     close(): Promise<void>;
     read(options?: { capacity?: number; autoDestroy?: boolean }): ReadBatch;
