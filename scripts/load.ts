@@ -1,7 +1,8 @@
 // Load run (issue 5): a `strata start` child takes single-tx publishes at a fixed rate (open loop,
 // default 2,000 tx/s for 5 minutes) while readers query it and 500 SSE subscribers follow it. Reports
 // errors, publish latency percentiles, read latency, SSE deliveries and the server's RSS over time.
-// Run: npm run load [-- --seconds 60 --rate 2000 --subscribers 500 --readers 4]
+// Run: npm run load [-- --seconds 60 --rate 2000 --subscribers 500 --readers 4 --server-node-args=...]
+// The server runs as the image runs it (deploy/Dockerfile): V8 heap capped at 256 MB, MALLOC_ARENA_MAX=2.
 
 import http from 'node:http';
 import net from 'node:net';
@@ -16,8 +17,9 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '300' }, rate: { type: 'string', default: '2000' }, subscribers: { type: 'string', default: '500' },
     readers: { type: 'string', default: '4' }, 'in-flight': { type: 'string', default: '512' },
-    // Extra node flags for the server, e.g. --server-node-args=--cpu-prof to profile it.
-    'server-node-args': { type: 'string', default: '' },
+    // Node flags for the server: by default the heap cap of the image (deploy/Dockerfile); add e.g.
+    // --cpu-prof to profile it, or pass '' for Node's own heap sizing.
+    'server-node-args': { type: 'string', default: '--max-old-space-size=256' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -198,7 +200,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-load-'));
   PORT = await freePort();
   const nodeArgs = String(values['server-node-args']).split(' ').filter(Boolean);
-  const server = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--port', String(PORT), '--data-dir', dir, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Run as the image runs it: its heap cap (above) and glibc's malloc arenas kept to 2.
+  const server = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--port', String(PORT), '--data-dir', dir, '--log-level', 'warn'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { MALLOC_ARENA_MAX: '2', ...process.env },
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (server.kill('SIGKILL'), process.exit(1)));
   const stats: Stats = { published: 0, publishErrors: new Map(), shed: 0, publish: new Histogram(), reads: new Histogram(), readErrors: new Map(), sseEvents: 0, sseErrors: 0, latest: 0 };
   try {
