@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StrataError } from '../core/errors.js';
 import { GRAPH_NAME_PATTERN } from '../core/limits.js';
+import { syncPath as syncDir } from '../core/fs.js';
 import {
   LogUnavailableError,
   type AppendResult,
@@ -330,16 +331,6 @@ async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<v
   while (written < buf.length) {
     const { bytesWritten } = await fh.write(buf, written, buf.length - written, position + written);
     written += bytesWritten;
-  }
-}
-
-/** Makes a directory entry (new segment, new graph) durable: fsync of a file does not cover its name. */
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -5,7 +5,7 @@
 // the checksum recorded at backup time, and a log that reaches the backup's offset (a state ahead of its
 // log would be refused at start, and rightly: new appends would reuse offsets the state has folded).
 
-import { cp, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { EmbeddedLogAdapter } from '../broker-adapters/embedded.js';
@@ -19,23 +19,11 @@ import { loadMeta, loadSchemaHistory, schemaFromHistory } from '../materializer/
 import { sliceChecksum } from '../query/checksum.js';
 import { Store } from '../store/rocks.js';
 import { ConfigError, kafkaAdapterOptions, type StrataConfig } from './config.js';
+import { pathExists as exists, syncPath as syncDir } from '../core/fs.js';
 
 /** The subset of pino these commands log through. */
 export interface OpsLogger {
   info(obj: object, msg: string): void;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
-
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Opens a graph's state, or explains that a running server holds it. */

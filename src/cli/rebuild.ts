@@ -2,7 +2,7 @@
 // fresh store beside the live one; only when it has caught up with the log is the old state moved aside
 // and the new one renamed into its place, so an interrupted rebuild leaves the old state untouched.
 
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { EmbeddedLogAdapter } from '../broker-adapters/embedded.js';
@@ -15,6 +15,7 @@ import { Store } from '../store/rocks.js';
 import { checkViewOps } from '../views/definition.js';
 import { ConfigError, kafkaAdapterOptions, type StrataConfig } from './config.js';
 import { loadLimits } from './hardening.js';
+import { pathExists as exists, syncPath as syncDir } from '../core/fs.js';
 
 /** The subset of pino the rebuild logs through. */
 export interface RebuildLogger {
@@ -45,20 +46,6 @@ export interface RebuildResult {
 /** Records per log read: one RocksDB write batch each. */
 const READ_RECORDS = 1_000;
 export const PROGRESS_EVERY_DEFAULT = 10_000;
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
-
-/** Makes renames inside a directory durable (a file's fsync does not cover its directory entry). */
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Opening the live store takes RocksDB's own lock: a running server holding it makes this throw. */
 async function assertStateNotInUse(path: string): Promise<void> {

@@ -8,7 +8,7 @@
 // A backup directory mirrors a data directory: `state/<graph>/` (a RocksDB) per graph, and a manifest
 // `backup.json` written last (its presence means the backup is complete).
 
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../core/errors.js';
 import { GRAPH_NAME_PATTERN } from '../core/limits.js';
@@ -18,6 +18,7 @@ import { sliceChecksum } from '../query/checksum.js';
 import * as K from '../store/keys.js';
 import { decodeMeta, type GraphMeta } from '../store/records.js';
 import { Store, type KeyValue } from '../store/rocks.js';
+import { syncPath } from '../core/fs.js';
 
 export const BACKUP_FORMAT = 'strata-backup-v1';
 export const BACKUP_MANIFEST = 'backup.json';
@@ -101,15 +102,6 @@ export async function prepareBackupDir(dir: string): Promise<void> {
 export function backupFailed(dir: string, err: unknown): StrataError {
   const reason = err instanceof Error ? err.message : String(err);
   return new StrataError('backup_failed', `the backup to ${dir} failed: ${reason}`, { dir, reason, ...(typeof (err as NodeJS.ErrnoException)?.code === 'string' ? { errno: (err as NodeJS.ErrnoException).code } : {}) });
-}
-
-async function syncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function diskUsage(path: string): Promise<number> {
