@@ -11,42 +11,24 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '../core/errors.js';
+import { syncPath } from '../core/fs.js';
 import { GRAPH_NAME_PATTERN } from '../core/limits.js';
-import type { SliceChecksum } from '../core/strata-api.js';
+import type { BackupInfo, SliceChecksum } from '../core/strata-api.js';
 import { loadMeta, loadSchemaHistory, schemaFromHistory } from '../materializer/materializer.js';
 import { sliceChecksum } from '../query/checksum.js';
 import * as K from '../store/keys.js';
 import { decodeMeta, type GraphMeta } from '../store/records.js';
 import { Store, type KeyValue } from '../store/rocks.js';
-import { syncPath } from '../core/fs.js';
 
 export const BACKUP_FORMAT = 'strata-backup-v1';
 export const BACKUP_MANIFEST = 'backup.json';
 /** Names of backups made through the API: one path segment under the backup directory. */
 export const BACKUP_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** One graph in a backup (and in `backup.json`). */
-export interface GraphBackup {
-  graph: string;
+/** One graph in a backup (and in `backup.json`): what the API answers, with its place in the backup. */
+export interface GraphBackup extends Omit<BackupInfo, 'dir'> {
   /** The graph's RocksDB inside the backup directory: `state/<graph>`. */
   path: string;
-  /** The materialized offset of the copy (-1: nothing materialized); a restore resumes at offset + 1. */
-  offset: number;
-  /** Tx time of that offset (ISO-8601), null when nothing is materialized. */
-  materializedTime: string | null;
-  /** Transactions folded up to the offset. */
-  transactions: number;
-  /** The views' maintained offset in the copy (-1: no view was maintained yet). */
-  viewsOffset: number;
-  keyLayoutVersion: number;
-  /** Keys copied and their bytes (keys + values). */
-  keys: number;
-  bytes: number;
-  /** Size of the copy on disk. */
-  diskBytes: number;
-  /** The copy's slice checksum at `offset` (after a restore, `GET …/checksum?at=<offset>` answers it). */
-  checksum: SliceChecksum | null;
-  ms: number;
 }
 
 export interface BackupManifest {
