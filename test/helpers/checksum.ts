@@ -2,8 +2,10 @@
 // reference fold (the line format of docs/api.md, "Checksum", written from the docs, not from
 // src/query/checksum.ts), and a digest of every key and value of a RocksDB state directory.
 
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Store } from '../../src/store/rocks.js';
+import type { Http } from './http.js';
 import { compareScalars, type ReferenceModel } from '../reference/model.js';
 
 /** JSON with sorted object keys at every level (the docs' "canonical JSON"). */
@@ -103,4 +105,21 @@ export async function storeDiff(pathA: string, pathB: string, max = 10): Promise
   for (const [k, v] of b) if (!a.has(k)) out.push(`only in ${pathB}: ${show(k)} = ${show(v).slice(0, 300)}`);
   for (const [k, v] of a) if (b.has(k) && b.get(k) !== v) out.push(`differs: ${show(k)}: ${show(v).slice(0, 200)} vs ${show(b.get(k)!).slice(0, 200)}`);
   return out.slice(0, max * 3);
+}
+
+/** The checksum at every offset from 0 through `latest`, as a server answers it over HTTP. */
+export async function serverChecksums(http: Http, graph: string, latest: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let at = 0; at <= latest; at++) {
+    const res = await http('GET', `/v1/graphs/${graph}/checksum?at=${at}`);
+    assert.equal(res.status, 200, res.text);
+    out.push(String((res.body as { checksum: string }).checksum));
+  }
+  return out;
+}
+
+/** The first index where two lists differ, -1 when they are equal. */
+export function firstDifference(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
 }

@@ -15,7 +15,7 @@ import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { modelChecksum, storeDiff, storeDigest } from '../helpers/checksum.js';
+import { firstDifference, modelChecksum, serverChecksums, storeDiff, storeDigest } from '../helpers/checksum.js';
 import { freePort, kill, runCli, startServer, waitReady, type Child } from '../helpers/child.js';
 import { fetchHttp, type Http } from '../helpers/http.js';
 import { summarizeFailures } from '../helpers/probes.js';
@@ -51,21 +51,6 @@ async function logAfter(http: Http, offset: number): Promise<LogEntry[]> {
   return readLog(http, GRAPH);
 }
 
-/** The checksum at every offset from 0 through `latest`, as the server answers it. */
-async function checksums(http: Http, latest: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let at = 0; at <= latest; at++) {
-    const res = await http('GET', `/v1/graphs/${GRAPH}/checksum?at=${at}`);
-    assert.equal(res.status, 200, res.text);
-    out.push(String((res.body as { checksum: string }).checksum));
-  }
-  return out;
-}
-
-function firstDifference(a: readonly string[], b: readonly string[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
 
 /** The keys of every message on `topic` (partition 0), in offset order, read by a plain consumer. */
 async function topicKeys(brokers: string[], topic: string, atLeast: number): Promise<string[]> {
@@ -198,8 +183,8 @@ kafkaSuite('kafka torture', launcher, (launcherPath) => {
       const got = entry.status === 'committed' ? 'committed' : entry.code;
       if (want !== got) problems.push(`offset ${i}: reference outcome ${want}, engine ${got}`);
     }
-    const fromP = await checksums(p.http, latest);
-    const fromQ = await checksums(q.http, latest);
+    const fromP = await serverChecksums(p.http, GRAPH, latest);
+    const fromQ = await serverChecksums(q.http, GRAPH, latest);
     const expected = Array.from({ length: latest + 1 }, (_, at) => modelChecksum(model, at));
     if (firstDifference(fromP, fromQ) >= 0) problems.push(`checksums of P and Q differ first at offset ${firstDifference(fromP, fromQ)}`);
     if (firstDifference(fromP, expected) >= 0) problems.push(`P's checksum differs from the reference fold first at offset ${firstDifference(fromP, expected)}`);
@@ -233,7 +218,7 @@ kafkaSuite('kafka torture', launcher, (launcherPath) => {
       p = start(portP, dirP, kafkaArgs, 'api');
       running.push(p);
       await waitReady(`http://127.0.0.1:${portP}`, p.child);
-      const afterRebuild = await checksums(p.http, latest);
+      const afterRebuild = await serverChecksums(p.http, GRAPH, latest);
       if (firstDifference(afterRebuild, fromP) >= 0) problems.push(`checksum at offset ${firstDifference(afterRebuild, fromP)} differs after the rebuild`);
       await kill(p.child, 'SIGTERM');
       running.splice(running.indexOf(p), 1);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchHttp, type Http } from '../helpers/http.js';
 import { freePort, kill, runCli, startServer, waitReady, type Child } from '../helpers/child.js';
-import { modelChecksum, storeDiff, storeDigest } from '../helpers/checksum.js';
+import { firstDifference, modelChecksum, serverChecksums, storeDiff, storeDigest } from '../helpers/checksum.js';
 import { summarizeFailures } from '../helpers/probes.js';
 import { ReferenceModel, type TxBody } from '../reference/model.js';
 import { Rng, TxGenerator } from '../reference/generator.js';
@@ -79,21 +79,6 @@ async function round(t: Torture, index: number, port: number): Promise<Child> {
   return child;
 }
 
-/** The checksum of every offset from 0 through `latest`, as the server answers it. */
-async function checksums(http: Http, latest: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let at = 0; at <= latest; at++) {
-    const res = await http('GET', `/v1/graphs/${GRAPH}/checksum?at=${at}`);
-    assert.equal(res.status, 200, res.text);
-    out.push(String((res.body as { checksum: string }).checksum));
-  }
-  return out;
-}
-
-function firstDifference(a: readonly string[], b: readonly string[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
 
 /** Folds the log (bodies found by meta.seq) into the reference model; every entry must be one we sent. */
 function referenceFold(t: Torture, log: LogEntry[]): ReferenceModel {
@@ -145,7 +130,7 @@ test(`torture: ${KILLS} SIGKILLs with torn log tails lose no acknowledged tx; ev
     t.problems.push(...checkAcks(t.ingest, log, 'at the end', true));
     const model = referenceFold(t, log);
     const latest = log.length - 1;
-    const recovered = await checksums(t.http, latest);
+    const recovered = await serverChecksums(t.http, GRAPH, latest);
     const expected = Array.from({ length: latest + 1 }, (_, at) => modelChecksum(model, at));
     const diverged = firstDifference(recovered, expected);
     if (diverged >= 0) t.problems.push(`checksum at offset ${diverged} differs from the reference fold`);
@@ -162,7 +147,7 @@ test(`torture: ${KILLS} SIGKILLs with torn log tails lose no acknowledged tx; ev
     assert.ok(rebuilt.output.some((l) => l.includes('rebuild finished')), rebuilt.output.join('\n'));
     child = startServer(port, dir);
     await waitReady(base, child);
-    const afterRebuild = await checksums(t.http, latest);
+    const afterRebuild = await serverChecksums(t.http, GRAPH, latest);
     if (firstDifference(afterRebuild, recovered) >= 0) t.problems.push(`checksum at offset ${firstDifference(afterRebuild, recovered)} differs after the rebuild`);
     await kill(child, 'SIGTERM');
     // Compared after a start: derived state a rebuild leaves to the server (view rows) is then in place too.
@@ -197,7 +182,7 @@ test('an acknowledged last record lost on disk: start refuses (state ahead of th
       const res = await http('POST', `/v1/graphs/${GRAPH}/transactions`, { ops: [{ op: 'create', id: `n${i}`, type: 'T' }, { op: 'set', id: `n${i}`, attr: 'i', value: i }] });
       assert.equal(res.status, 200, res.text);
     }
-    const before = await checksums(http, 9);
+    const before = await serverChecksums(http, GRAPH, 9);
     await kill(child);
     // A disk fault takes the last bytes of the last (acknowledged and materialized) record.
     const segment = (await readdir(join(dir, 'log', GRAPH))).filter((f) => f.endsWith('.log')).sort().pop()!;
@@ -216,7 +201,7 @@ test('an acknowledged last record lost on disk: start refuses (state ahead of th
     child = startServer(port, dir);
     await waitReady(base, child);
     assert.equal(((await http('GET', `/v1/graphs/${GRAPH}`)).body as { latestOffset: number }).latestOffset, 8);
-    assert.deepEqual(await checksums(http, 8), before.slice(0, 9), 'the surviving prefix is unchanged');
+    assert.deepEqual(await serverChecksums(http, GRAPH, 8), before.slice(0, 9), 'the surviving prefix is unchanged');
     const again = await http('POST', `/v1/graphs/${GRAPH}/transactions`, { ops: [{ op: 'create', id: 'n9', type: 'T' }] });
     assert.deepEqual([again.status, (again.body as { offset: number }).offset], [200, 9]);
     await kill(child, 'SIGTERM');

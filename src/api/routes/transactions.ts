@@ -20,7 +20,8 @@ interface PublishQuery {
 
 const tags = ['transactions'];
 
-const publishQuerySchema = {
+/** `?wait=&timeout=` of every route that publishes a tx (transactions, views). */
+export const publishQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {

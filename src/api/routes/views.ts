@@ -12,7 +12,7 @@ import { publishReply } from '../publish.js';
 import { graphParamsSchema, offsetSchema, pageLimitSchema, readQuerySchema, type GraphParams, type ReadQuery } from '../schemas.js';
 import { resumeOffset } from '../sse-clients.js';
 import { runViewSseStream } from '../view-sse.js';
-import { PUBLISH_WAIT_MS_MAX } from './transactions.js';
+import { PUBLISH_WAIT_MS_MAX, publishQuerySchema } from './transactions.js';
 
 type ViewParams = GraphParams & { name: string };
 type RowsQuery = ReadQuery & { limit: number; cursor?: string };
@@ -27,15 +27,6 @@ const viewParamsSchema = {
   properties: {
     ...graphParamsSchema.properties,
     name: { type: 'string', pattern: VIEW_NAME_PATTERN.source, description: 'view name (the graph name rule)' },
-  },
-} as const;
-
-const publishQuerySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    wait: { type: 'boolean', default: true, description: 'wait for the outcome (default) or answer 202 once durable on the log' },
-    timeout: { type: 'integer', minimum: 0, maximum: PUBLISH_WAIT_MS_MAX, description: 'ms to wait before answering 202 pending' },
   },
 } as const;
 
