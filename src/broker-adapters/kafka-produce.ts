@@ -25,6 +25,8 @@ export interface ProduceQueueOptions {
   kafka: Kafka;
   /** true: idempotent or fail; false: never; 'auto': idempotent unless the broker refuses InitProducerId. */
   idempotent: boolean | 'auto';
+  /** 'auto' after a refusal that may have been transient: first wait before trying idempotence again (doubles to 10 min). */
+  idempotenceReprobeMs?: number;
   requestTimeoutMs: number;
   retryAfterSeconds: number;
   logger: AdapterLogger;
@@ -49,6 +51,15 @@ function causeChain(err: unknown): unknown[] {
   for (let e = err; e !== undefined && e !== null && chain.length < 8; e = (e as { cause?: unknown }).cause) chain.push(e);
   return chain;
 }
+
+/**
+ * InitProducerId refusals that say the cluster will not give this client a producer id at all. Anything
+ * else (a controller election, a broker missing from stale metadata, retries exhausted) may pass, so
+ * 'auto' produces without idempotence meanwhile and keeps trying to get it back.
+ */
+const IDEMPOTENCE_REFUSED_TYPES = new Set(['UNSUPPORTED_VERSION', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_REQUEST']);
+
+const REPROBE_MS_MAX = 10 * 60_000;
 
 export function isConnectionFailure(err: unknown): boolean {
   return causeChain(err).some((e) => CONNECTION_ERROR_NAMES.has(String((e as { name?: unknown }).name)) || (e as { code?: unknown }).code === 'ECONNREFUSED');
@@ -93,10 +104,17 @@ export class ProduceQueue {
   private draining: Promise<void> | null = null;
   private producer: Promise<Producer> | null = null;
   private idempotenceRefused = false;
+  /** 'auto' after a refusal that may pass: a background attempt at an idempotent producer, and its result. */
+  private reprobeMs: number;
+  private reprobeTimer: NodeJS.Timeout | null = null;
+  private upgrade: Producer | null = null;
+  private reprobing = false;
   private lastTimestampMs = 0;
   private closed = false;
 
-  constructor(private readonly options: ProduceQueueOptions) {}
+  constructor(private readonly options: ProduceQueueOptions) {
+    this.reprobeMs = options.idempotenceReprobeMs ?? 30_000;
+  }
 
   /** Queues messages for `topic`; resolves with their offsets once acknowledged by all in-sync replicas. */
   enqueue(topic: string, messages: QueuedMessage[], bytes: number, deadline: number): Promise<AppendResult[]> {
@@ -114,6 +132,9 @@ export class ProduceQueue {
   /** Fails what is still queued, waits (bounded) for the send in flight, then drops the producer. */
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
+    if (this.reprobeTimer) clearTimeout(this.reprobeTimer);
+    this.upgrade?.disconnect().catch(() => undefined);
+    this.upgrade = null;
     for (const entry of this.queue.splice(0)) this.settle(entry, new LogUnavailableError('the Kafka adapter closed before this append was sent', this.options.retryAfterSeconds));
     if (this.draining) await withTimeout(this.draining, timeoutMs, 'waiting for the send in flight', 1).catch(() => undefined);
     const producer = this.producer;
@@ -139,7 +160,10 @@ export class ProduceQueue {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.send(this.takeBatch());
+      while (this.queue.length > 0) {
+        this.takeUpgrade();
+        await this.send(this.takeBatch());
+      }
     } finally {
       this.draining = null;
     }
@@ -208,7 +232,8 @@ export class ProduceQueue {
   }
 
   private async connectProducer(): Promise<Producer> {
-    if (this.options.idempotent !== false && !this.idempotenceRefused) {
+    // While the background attempts run, a reconnect goes straight to a plain producer.
+    if (this.options.idempotent !== false && !this.idempotenceRefused && !this.reprobing) {
       const producer = this.createProducer(true);
       try {
         await producer.connect();
@@ -218,17 +243,74 @@ export class ProduceQueue {
         await producer.disconnect().catch(() => undefined);
         // An unreachable cluster says nothing about idempotence support: fail now, try again later.
         if (this.options.idempotent === true || isConnectionFailure(err)) throw err;
-        this.idempotenceRefused = true;
+        const final = IDEMPOTENCE_REFUSED_TYPES.has(protocolType(err) ?? '');
+        this.idempotenceRefused = final;
         this.options.logger.warn(
-          { err: messageOf(err) },
-          'the Kafka cluster refused an idempotent producer (InitProducerId failed); producing without idempotence, so a retried send may write a record twice (txs with an id are still applied once)',
+          { err: messageOf(err), retryInMs: final ? null : this.reprobeMs },
+          'the Kafka cluster refused an idempotent producer (InitProducerId failed); producing without idempotence, so a retried send may write a record twice (txs with an id are still applied once)' +
+            (final ? '' : '; trying again in the background'),
         );
+        if (!final) {
+          this.reprobing = true;
+          this.scheduleReprobe();
+        }
       }
     }
     const producer = this.createProducer(false);
     await producer.connect();
     this.idempotent = false;
     return producer;
+  }
+
+  /**
+   * After a refusal that may pass, keeps trying to connect an idempotent producer off the send path; one
+   * that connects replaces the plain producer between two sends (takeUpgrade), so order is kept.
+   */
+  private scheduleReprobe(): void {
+    if (this.reprobeTimer || this.closed) return;
+    this.reprobeTimer = setTimeout(() => {
+      this.reprobeTimer = null;
+      void this.reprobe();
+    }, this.reprobeMs);
+    this.reprobeTimer.unref();
+  }
+
+  private async reprobe(): Promise<void> {
+    if (this.closed || this.idempotent !== false || this.upgrade) return;
+    const producer = this.createProducer(true);
+    try {
+      await producer.connect();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      if (IDEMPOTENCE_REFUSED_TYPES.has(protocolType(err) ?? '')) {
+        this.idempotenceRefused = true;
+        this.reprobing = false;
+        this.options.logger.warn({ err: messageOf(err) }, 'the Kafka cluster refuses idempotent producers; producing without idempotence from now on');
+        return;
+      }
+      this.reprobeMs = Math.min(REPROBE_MS_MAX, this.reprobeMs * 2);
+      this.scheduleReprobe();
+      return;
+    }
+    if (this.closed) {
+      await producer.disconnect().catch(() => undefined);
+      return;
+    }
+    this.upgrade = producer;
+    if (!this.draining) this.takeUpgrade(); // nothing in flight; otherwise the drain loop swaps before its next send
+  }
+
+  /** Puts a connected idempotent producer in place of the plain one; called only between sends. */
+  private takeUpgrade(): void {
+    const upgrade = this.upgrade;
+    if (!upgrade) return;
+    this.upgrade = null;
+    this.reprobing = false;
+    const old = this.producer;
+    this.producer = Promise.resolve(upgrade);
+    this.idempotent = true;
+    old?.then((p) => p.disconnect()).catch(() => undefined);
+    this.options.logger.info({}, 'an idempotent producer connected; appends are idempotent again');
   }
 
   private createProducer(idempotent: boolean): Producer {

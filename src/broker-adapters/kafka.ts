@@ -27,7 +27,10 @@ export interface KafkaLogOptions {
   logger?: AdapterLogger;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
-  /** Default 'auto': idempotent, falling back (with a warning) when the broker refuses InitProducerId. */
+  /**
+   * Default 'auto': idempotent, falling back (with a warning) when the broker refuses InitProducerId, and
+   * trying again in the background unless the refusal was final (authorization, protocol version).
+   */
   idempotent?: boolean | 'auto';
   /** Bound of one append or admin call: past it the call rejects with LogUnavailableError. Default 5 s. */
   appendTimeoutMs?: number;
