@@ -44,6 +44,11 @@ const EDGE_BYTES = 120;
 const ENTRY_SHARE_MAX = 8;
 
 const edgeBytes = (l: EdgeLifetime): number => EDGE_BYTES + l.id.length + l.peer.length + l.type.length;
+const listBytes = (edges: EdgeLifetime[] | null): number => {
+  let bytes = 0;
+  for (const l of edges ?? []) bytes += edgeBytes(l);
+  return bytes;
+};
 const latestBytes = (v: StoredVersion | null): number => (v === null ? 0 : versionBytes(v) + renderedBytes(v.entity));
 
 /** How many recent flushes remember the ids they touched (to keep racing loads from caching stale data). */
@@ -109,20 +114,31 @@ export class EntityReadCache {
     return hit;
   }
 
-  async get(id: string): Promise<CachedEntity> {
+  /**
+   * The cached entry, or one read from RocksDB: its version offsets and latest version and, with
+   * `edges`, both edge lists too. All of it is read side by side, so a cold entity read waits for
+   * one round of worker hops, not one for the versions and another for the edges (an edge's two
+   * scans find nothing, and its lists are cached empty).
+   */
+  async get(id: string, edges = false): Promise<CachedEntity> {
     const hit = this.peek(id);
     if (hit) return hit;
     const started = this.generation;
     const prefix = K.entityPrefix(id);
-    const [keys, current] = await Promise.all([this.store.scanPrefix(prefix, { keysOnly: true }), this.store.get(K.currentKey(id))]);
+    const [keys, current, out, inn] = await Promise.all([
+      this.store.scanPrefix(prefix, { keysOnly: true }),
+      this.store.get(K.currentKey(id)),
+      edges ? this.scanEdges(id, 'out') : null,
+      edges ? this.scanEdges(id, 'in') : null,
+    ]);
     const latest = current ? decodeVersion(id, current) : null;
     const entry: CachedEntity = {
       versions: keys.map((kv) => K.readDesc64(kv.key, prefix.length)).reverse(),
       latest,
-      out: null,
-      in: null,
+      out,
+      in: inn,
       latestBytes: latestBytes(latest),
-      edgeBytes: 0,
+      edgeBytes: listBytes(out) + listBytes(inn),
     };
     if (!this.touchedSince(id, started)) this.insert(id, entry);
     return entry;
@@ -132,19 +148,21 @@ export class EntityReadCache {
     const cached = entry[direction];
     if (cached) return cached;
     const started = this.generation;
-    const prefix = direction === 'out' ? K.outPrefix(id) : K.inPrefix(id);
-    const edges = (await this.store.scanPrefix(prefix)).map(({ key, value }) => {
-      const life = decodeLifetime(value);
-      return { id: key.toString('utf8', prefix.length, key.length - 1), type: life.type, peer: life.peer!, createdAt: life.createdAt, terminatedAt: life.terminatedAt };
-    });
+    const edges = await this.scanEdges(id, direction);
     if (!this.touchedSince(id, started) && this.entries.get(id) === entry) {
       entry[direction] = edges;
-      let bytes = 0;
-      for (const l of edges) bytes += edgeBytes(l);
-      entry.edgeBytes = (entry.edgeBytes ?? 0) + bytes;
+      entry.edgeBytes = (entry.edgeBytes ?? 0) + listBytes(edges);
       this.insert(id, entry); // re-account
     }
     return edges;
+  }
+
+  private async scanEdges(id: string, direction: 'out' | 'in'): Promise<EdgeLifetime[]> {
+    const prefix = direction === 'out' ? K.outPrefix(id) : K.inPrefix(id);
+    return (await this.store.scanPrefix(prefix)).map(({ key, value }) => {
+      const life = decodeLifetime(value);
+      return { id: key.toString('utf8', prefix.length, key.length - 1), type: life.type, peer: life.peer!, createdAt: life.createdAt, terminatedAt: life.terminatedAt };
+    });
   }
 
   /** Applies a durable flush: new versions, and edge lifetimes of the nodes they connect. */

@@ -145,9 +145,9 @@ export class GraphReader {
     const cached = this.entityCached(id, basis);
     if (cached !== undefined) return cached;
     if (basis < 0) return null;
-    // A cache miss: the version at the basis and both adjacency scans go to RocksDB side by side (two
-    // worker round trips, not three in a row). For an edge the two scans find nothing, cheaply.
-    const entry = await this.cache.get(id);
+    // A cache miss: the version offsets, the latest version and both edge lists are read side by side
+    // (one round of worker hops); a past version not cached costs one get more.
+    const entry = await this.cache.get(id, true);
     const [version] = await Promise.all([this.versionIn(entry, id, basis), this.cache.adjacency(id, entry, 'out'), this.cache.adjacency(id, entry, 'in')]);
     const e = version?.entity;
     if (!e || (e.terminatedAt !== null && e.terminatedAt <= basis)) return null;
