@@ -123,7 +123,9 @@ async function listening(fn: (app: FastifyInstance) => Promise<void>, overrides 
 test('the reports of each flush reach every live stream once, in order, while streams join and leave', async () => {
   await listening(async (app) => {
     await publish(app, G, { ops: [{ op: 'create', id: 'seed', type: 'Odd' }] }); // offset 0
-    const live = Array.from({ length: 12 }, () => new Stream(app, ''));
+    // More live streams than one slice of a round writes (128), so rounds are written in slices while
+    // streams join (their catch-up flushes what a round in progress holds for them) and leave.
+    const live = Array.from({ length: 150 }, () => new Stream(app, ''));
     const leaving = [new Stream(app, ''), new Stream(app, '')];
     const evens = new Stream(app, '?types=Even');
     for (const s of [...live, ...leaving, evens]) await s.until(() => s.connected);
