@@ -14,7 +14,7 @@ import {
 import type { KeyValue, Store } from '../store/rocks.js';
 import { EntityCache } from './cache.js';
 import { foldTx, invalidRecord, type FoldResult } from './fold.js';
-import { PrefetchedInput, referencedIds, type StateLookups, type UniqueProbe } from './prefetch.js';
+import { PrefetchedInput, liveEdgesOf, referencedIds, type StateLookups, type UniqueProbe } from './prefetch.js';
 import { StagedIndexes } from './staged.js';
 import { emptySchema, type Schema } from './state.js';
 import { stageCommitted } from './writes.js';
@@ -76,6 +76,8 @@ export class Materializer extends EventEmitter {
   private pending: KeyValue[] = [];
   private pendingReports: TxReport[] = [];
   private pendingKeys = new Map<string, number>();
+  /** Edge scans of terminated nodes for the batch being folded; cleared by every write. */
+  private readonly edgeScans = new Map<string, Promise<string[]>>();
   private pendingVersions: StoredVersion[] = [];
   private readonly staged = new StagedIndexes();
   private readonly abort = new AbortController();
@@ -129,6 +131,11 @@ export class Materializer extends EventEmitter {
     const decoded = fresh.map((r) => this.decode(r));
     // One batched read warms the cache for every entity the batch names; per-tx prefetches then hit.
     await this.cache.load(decoded.flatMap((tx) => (typeof tx === 'string' ? [] : referencedIds(tx))));
+    // The edge scans of the nodes the batch terminates start together, not one tx after another.
+    for (const tx of decoded) {
+      if (typeof tx === 'string') continue;
+      for (const op of tx.ops) if (op.op === 'terminate' && this.cache.peek(op.id)?.kind === 'node') void this.storedLiveEdges(op.id).catch(() => undefined);
+    }
     for (let i = 0; i < fresh.length; i++) await this.processRecord(fresh[i], decoded[i]);
     await this.flush();
     this.cache.evict();
@@ -221,6 +228,7 @@ export class Materializer extends EventEmitter {
     this.pendingReports = [];
     this.pendingVersions = [];
     await this.store.write(puts);
+    this.edgeScans.clear(); // scans from before this write may miss what it wrote
     this.durable = { ...this.meta };
     this.pendingKeys.clear();
     this.staged.clear();
@@ -240,10 +248,20 @@ export class Materializer extends EventEmitter {
         const buf = await this.store.get(K.idemKey(key));
         return buf ? Number(buf.readBigUInt64BE(0)) : undefined;
       },
+      storedLiveEdges: (node) => this.storedLiveEdges(node),
       flushPending: () => this.flush(),
       hasPending: () => this.pendingReports.length > 0,
       staged: this.staged,
     };
+  }
+
+  /** RocksDB's live edges of a node, scanned once per batch (until the next write). */
+  private storedLiveEdges(node: string): Promise<string[]> {
+    const started = this.edgeScans.get(node);
+    if (started !== undefined) return started;
+    const scan = liveEdgesOf(this.store, node);
+    this.edgeScans.set(node, scan);
+    return scan;
   }
 
   private async prefetch(tx: TxInput): Promise<PrefetchedInput> {

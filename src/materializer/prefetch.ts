@@ -16,6 +16,8 @@ export interface StateLookups {
   store: Store;
   cache: EntityCache;
   committedKey(key: string): Promise<number | undefined>;
+  /** Ids of the edges RocksDB holds as live for a node (a scan, shared by the txs of a batch). */
+  storedLiveEdges(node: string): Promise<string[]>;
   flushPending(): Promise<void>;
   hasPending(): boolean;
   /** Index additions of the staged (not yet written) txs. */
@@ -59,13 +61,17 @@ async function assertedIds(store: Store, prefix: Buffer, valueInKey: boolean): P
   return holders;
 }
 
-async function liveEdgesOf(store: Store, node: string): Promise<string[]> {
+/** Ids of the edges stored as live at either end of `node`; both scans run side by side. */
+export async function liveEdgesOf(store: Store, node: string): Promise<string[]> {
+  const prefixes = [K.outPrefix(node), K.inPrefix(node)];
+  const scans = await Promise.all(prefixes.map((prefix) => store.scanPrefix(prefix)));
   const ids = new Set<string>();
-  for (const prefix of [K.outPrefix(node), K.inPrefix(node)]) {
-    for (const { key, value } of await store.scanPrefix(prefix)) {
+  scans.forEach((entries, i) => {
+    const prefix = prefixes[i]!;
+    for (const { key, value } of entries) {
       if (decodeLifetime(value).terminatedAt === null) ids.add(key.toString('utf8', prefix.length, key.length - 1));
     }
-  }
+  });
   return [...ids].sort();
 }
 
@@ -98,7 +104,7 @@ export class PrefetchedInput implements FoldInput {
     const { staged } = this.lookups;
     const more: string[] = [];
     for (const node of terminatedNodes) {
-      const ids = new Set([...(await liveEdgesOf(store, node)), ...staged.edgesOf(node)]);
+      const ids = new Set([...(await this.lookups.storedLiveEdges(node)), ...staged.edgesOf(node)]);
       more.push(...this.remember(this.edges, node, [...ids].sort()));
     }
     for (const p of probes) {
