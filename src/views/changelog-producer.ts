@@ -1,16 +1,14 @@
 // Produces every view's deltas to its changelog topic `<graph>.view.<name>` (Kafka: `<prefix>.<graph>.view.<name>`,
 // DESIGN §6): one JSON message per row change, keyed by the row key, removals before additions per offset.
 //
-// Like the changes topic (db/changes-producer.ts) delivery is at least once and the stored deltas are the
+// Like the changes topic, delivery is at least once (db/derived-topic.ts) and the stored deltas are the
 // buffer: the maintainer's 'maintained' event only wakes the pump, which reads the deltas after the last
-// produced offset back from RocksDB. The last produced offset is kept in `<dataDir>/views/<graph>.offset`,
-// so a restart re-produces at most the chunk in flight. Consumers skip offsets they already applied.
+// produced offset back from RocksDB. The last produced offset is kept in `<dataDir>/views/<graph>.offset`.
+// Consumers skip offsets they already applied.
 
-import { join } from 'node:path';
-import { OffsetFile } from '../db/offset-file.js';
 import type { AdapterLogger } from '../broker-adapters/embedded.js';
 import type { BrokerAdapter, LogRecordInput } from '../broker-adapters/types.js';
-import { sleep } from '../core/sleep.js';
+import { DerivedTopicProducer, type Pump } from '../db/derived-topic.js';
 import type { GraphHandle } from '../db/graph.js';
 import type { ViewMaintainer } from './maintainer.js';
 import { deltasBetween, type ViewDelta } from './rows.js';
@@ -20,15 +18,10 @@ import { definitionAt } from './service.js';
 const DELTAS_PER_CHUNK = 256;
 /** Messages per produce call, well under the adapter's record batch limit for small rows. */
 const MESSAGES_PER_CALL = 1_000;
-const RETRY_MS_MIN = 100;
-const RETRY_MS_MAX = 5_000;
 
-interface GraphPump {
-  handle: GraphHandle;
+/** `produced`: the last maintained offset whose deltas (of every view) the broker acknowledged. */
+interface GraphPump extends Pump {
   maintainer: ViewMaintainer;
-  /** Last maintained offset whose deltas (of every view) the broker acknowledged. */
-  produced: number;
-  running: Promise<void> | null;
 }
 
 /** The message of one row change: what a consumer needs to keep a keyed table of the view. */
@@ -39,57 +32,23 @@ export interface ViewChangelogMessage {
   row: unknown[];
 }
 
-export class ViewChangelogProducer {
-  private readonly graphs = new Map<string, GraphPump>();
-  private readonly stopping = new AbortController();
-
-  private readonly offsets: OffsetFile;
-
-  constructor(private readonly log: BrokerAdapter, dataDir: string, private readonly logger?: AdapterLogger) {
-    this.offsets = new OffsetFile(join(dataDir, 'views'));
+export class ViewChangelogProducer extends DerivedTopicProducer<GraphPump> {
+  constructor(log: BrokerAdapter, dataDir: string, logger?: AdapterLogger) {
+    super(log, dataDir, 'views', logger, 'view changelog');
   }
 
   attach(handle: GraphHandle, maintainer: ViewMaintainer): void {
-    if (this.graphs.has(handle.name) || this.stopping.signal.aborted) return;
-    const pump: GraphPump = { handle, maintainer, produced: -1, running: null };
-    this.graphs.set(handle.name, pump);
-    pump.running = this.offsets.load(handle.name).then((offset) => {
-      pump.produced = offset;
-      maintainer.on('maintained', () => this.wake(pump));
-      return this.pump(pump);
-    }).catch((err: unknown) => this.warn(pump, err, 'view changelog producer stopped'))
-      .finally(() => this.afterRun(pump));
+    this.start({ handle, maintainer, produced: -1, running: null, lastWarnMs: 0 }, (wake) => maintainer.on('maintained', wake));
   }
 
-  /** Last maintained offset whose deltas were acknowledged (-1 when none), for tests. */
-  producedOffset(graph: string): number {
-    return this.graphs.get(graph)?.produced ?? -1;
+  protected target(pump: GraphPump): number {
+    return pump.maintainer.offset;
   }
 
-  async close(): Promise<void> {
-    this.stopping.abort();
-    await Promise.allSettled([...this.graphs.values()].map((p) => p.running));
-  }
-
-  private wake(pump: GraphPump): void {
-    if (pump.running || this.stopping.signal.aborted) return;
-    pump.running = this.pump(pump)
-      .catch((err: unknown) => this.warn(pump, err, 'view changelog producer stopped'))
-      .finally(() => this.afterRun(pump));
-  }
-
-  private afterRun(pump: GraphPump): void {
-    pump.running = null;
-    if (pump.produced < pump.maintainer.offset) this.wake(pump);
-  }
-
-  private async pump(pump: GraphPump): Promise<void> {
-    while (!this.stopping.signal.aborted && pump.produced < pump.maintainer.offset) {
-      const { deltas, through } = await this.chunk(pump, pump.maintainer.offset);
-      for (const d of deltas) if (!(await this.produce(pump, d))) return;
-      pump.produced = through;
-      await this.offsets.save(pump.handle.name, through);
-    }
+  protected async produceChunk(pump: GraphPump, target: number): Promise<number | null> {
+    const { deltas, through } = await this.chunk(pump, target);
+    for (const d of deltas) if (!(await this.produce(pump, d))) return null;
+    return through;
   }
 
   /** Deltas of every view in (produced, through], `through` shortened so that no view's read was cut off. */
@@ -127,21 +86,8 @@ export class ViewChangelogProducer {
     const records = this.messages(pump, d);
     const topic = `${pump.handle.name}.view.${d.view}`;
     for (let i = 0; i < records.length; i += MESSAGES_PER_CALL) {
-      for (let attempt = 0; ; attempt++) {
-        if (this.stopping.signal.aborted) return false;
-        try {
-          await this.log.produce(topic, records.slice(i, i + MESSAGES_PER_CALL));
-          break;
-        } catch (err) {
-          if (attempt % 20 === 0) this.warn(pump, err, 'producing a view delta failed; retrying');
-          await sleep(Math.min(RETRY_MS_MAX, RETRY_MS_MIN * 2 ** Math.min(attempt, 6)), this.stopping.signal);
-        }
-      }
+      if (!(await this.produceRetrying(pump, topic, records.slice(i, i + MESSAGES_PER_CALL)))) return false;
     }
     return true;
-  }
-
-  private warn(pump: GraphPump, err: unknown, what: string): void {
-    this.logger?.warn({ graph: pump.handle.name, produced: pump.produced, err: err instanceof Error ? err.message : String(err) }, what);
   }
 }
