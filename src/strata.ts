@@ -10,7 +10,7 @@ import { StrataError } from './core/errors.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from './core/limits.js';
 import {
   LaggedError, type DiffFilter, type EntityView, type GraphInfo, type HistoryEntry, type ListQuery, type PublishOptions,
-  type BackupInfo, type CacheStats, type PublishResult, type QueryResult, type ReadOptions, type SliceChecksum, type StrataDb, type SubscribeOptions,
+  type BackupInfo, type CacheStats, type CompactionStats, type PublishResult, type QueryResult, type ReadOptions, type SliceChecksum, type StrataDb, type SubscribeOptions,
   type ViewDeltaEvent, type ViewInfo, type ViewRowsPage,
 } from './core/strata-api.js';
 import type { Change, TxInput, TxReport } from './core/types.js';
@@ -330,6 +330,10 @@ class Strata implements StrataDb {
       const read = { entries: latest.entries + past.entries, bytes: latest.bytes + past.bytes, bytesMax: latest.bytesMax + past.bytesMax };
       return [{ graph: h.name, cache: 'fold' as const, ...h.materializer.cache.stats() }, { graph: h.name, cache: 'read' as const, ...read }];
     });
+  }
+
+  async compactionStats(): Promise<CompactionStats[]> {
+    return Promise.all([...this.graphs.values()].map(async (h) => ({ graph: h.name, ...(await h.store.compactionState()) })));
   }
 
   isReady(): boolean {

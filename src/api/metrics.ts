@@ -20,6 +20,8 @@ export interface StrataMetrics {
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly sseClients: Gauge;
   readonly rocksdbSizeBytes: Gauge<'graph'>;
+  readonly rocksdbCompactionsRunning: Gauge<'graph'>;
+  readonly rocksdbCompactionPendingBytes: Gauge<'graph'>;
   /** Approximate bytes and entries of the in-memory caches per graph (`cache` = fold | read), against their byte limits. */
   readonly cacheBytes: Gauge<'graph' | 'cache'>;
   readonly cacheEntries: Gauge<'graph' | 'cache'>;
@@ -72,6 +74,18 @@ export function createMetrics(registry: Registry = new Registry()): StrataMetric
     rocksdbSizeBytes: new Gauge({
       name: 'strata_rocksdb_size_bytes',
       help: 'Estimated RocksDB size per graph',
+      labelNames: ['graph'],
+      registers,
+    }),
+    rocksdbCompactionsRunning: new Gauge({
+      name: 'strata_rocksdb_compactions_running',
+      help: 'RocksDB compactions running per graph',
+      labelNames: ['graph'],
+      registers,
+    }),
+    rocksdbCompactionPendingBytes: new Gauge({
+      name: 'strata_rocksdb_compaction_pending_bytes',
+      help: "RocksDB's estimate of the bytes compaction still has to rewrite, per graph",
       labelNames: ['graph'],
       registers,
     }),

@@ -103,6 +103,12 @@ export interface QueryResult {
 }
 
 /** Size of one in-memory cache of a graph (docs/limits.md): `fold` = the materializer's, `read` = the reader's. */
+export interface CompactionStats {
+  graph: string;
+  running: number;
+  pendingBytes: number;
+}
+
 export interface CacheStats {
   graph: string;
   cache: 'fold' | 'read';
@@ -279,6 +285,8 @@ export interface StrataDb {
   backup(graph: string, options?: { name?: string; checksum?: boolean }): Promise<BackupInfo>;
   /** Entries and approximate bytes of every open graph's caches (metrics). */
   cacheStats(): CacheStats[];
+  /** RocksDB compactions running and bytes pending per open graph (metrics; benchmarks wait for them). */
+  compactionStats(): Promise<CompactionStats[]>;
   /** Readiness: every known graph's materializer has caught up with the log as of open. */
   isReady(): boolean;
   close(): Promise<void>;

@@ -92,6 +92,15 @@ export class Store {
     await batch.flush();
   }
 
+  /**
+   * RocksDB's background work: compactions running now and the bytes it estimates compaction still has
+   * to rewrite. After a bulk load both stay up for a while, and compaction threads share the cores.
+   */
+  async compactionState(): Promise<{ running: number; pendingBytes: number }> {
+    const [running, pending] = await Promise.all([this.db.getProperty('rocksdb.num-running-compactions'), this.db.getProperty('rocksdb.estimate-pending-compaction-bytes')]);
+    return { running: Number(running) || 0, pendingBytes: Number(pending) || 0 };
+  }
+
   async approximateSize(): Promise<number> {
     return this.db.approximateSize(Buffer.from([0]), Buffer.from([0xff]));
   }

@@ -36,6 +36,8 @@ declare module 'rocksdb-native' {
     snapshot(): RocksDB;
     flush(): Promise<void>;
     approximateSize(start: Buffer, end: Buffer): Promise<number>;
+    /** A RocksDB property (e.g. "rocksdb.num-running-compactions"), as RocksDB formats it. */
+    getProperty(name: string): Promise<string>;
   }
   export default RocksDB;
 }

@@ -56,6 +56,8 @@ test('healthz and readyz answer; metrics expose the strata series after traffic'
       'strata_materializer_lag_seconds',
       'strata_sse_clients',
       'strata_rocksdb_size_bytes',
+      'strata_rocksdb_compactions_running',
+      'strata_rocksdb_compaction_pending_bytes',
       'strata_cache_bytes',
       'strata_cache_entries',
       'strata_cache_bytes_max',
@@ -63,6 +65,9 @@ test('healthz and readyz answer; metrics expose the strata series after traffic'
     ]) {
       assert.match(res.body, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
+    // RocksDB's own figures, per graph: a fresh graph has nothing to compact.
+    assert.match(res.body, /^strata_rocksdb_compactions_running\{graph="shop"\} 0$/m);
+    assert.match(res.body, /^strata_rocksdb_compaction_pending_bytes\{graph="shop"\} 0$/m);
     assert.match(res.body, /strata_http_request_duration_seconds_count\{route="\/v1\/graphs\/:graph\/entities\/:id",method="GET",status="200"\} 1/);
   });
 });

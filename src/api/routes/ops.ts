@@ -37,6 +37,10 @@ async function refreshGraphGauges(ctx: ApiContext): Promise<void> {
     ctx.metrics.lagSeconds.set({ graph: g.name }, lag === 0 ? 0 : Math.max(0, (now - since) / 1000));
     ctx.metrics.rocksdbSizeBytes.set({ graph: g.name }, g.storageBytes);
   }
+  for (const c of await ctx.db.compactionStats()) {
+    ctx.metrics.rocksdbCompactionsRunning.set({ graph: c.graph }, c.running);
+    ctx.metrics.rocksdbCompactionPendingBytes.set({ graph: c.graph }, c.pendingBytes);
+  }
   for (const c of ctx.db.cacheStats()) {
     const labels = { graph: c.graph, cache: c.cache };
     ctx.metrics.cacheBytes.set(labels, c.bytes);
