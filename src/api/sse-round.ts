@@ -113,8 +113,9 @@ class Batch {
   readonly shared = new Map<SseSink, Span>();
   /** Filtered streams: their own frames. */
   readonly own = new Map<SseSink, string[]>();
-  /** Frames of spans, shared by the streams that took the same span. */
-  readonly chunks = new Map<number, Chunk>();
+  /** Frames of spans, shared by the streams that took the same span; keyed `start,end`, which stays
+   * valid as reports are appended (a number built from the current length would not). */
+  readonly chunks = new Map<string, Chunk>();
 
   constructor(private readonly frameOf: (report: TxReport) => string) {}
 
@@ -138,7 +139,7 @@ class Batch {
 
   /** The frames of a span as one Buffer; streams with the same span share it. */
   chunk(span: Span): Chunk {
-    const key = span.start * (this.reports.length + 1) + span.end;
+    const key = `${span.start},${span.end}`;
     let chunk = this.chunks.get(key);
     if (chunk === undefined) {
       let text = '';

@@ -67,3 +67,21 @@ test('a round written in slices keeps every stream in order through flushes, lea
   // Streams written in the first slice got the next report in a later round: one write per round.
   assert.equal(sinks[0]!.writes, 2);
 });
+
+test('frames cached for one span are never served for another while the round still grows', async () => {
+  const round = new LiveRound(frame);
+  const [z, a, b] = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
+  const take = (offset: number, ...sinks: RecordingSink[]): void => {
+    const r = report(offset); // one object per report, as the materializer announces it
+    for (const s of sinks) round.takeShared(s as unknown as SseSink, r);
+  };
+  take(0, z);
+  take(1, z, a, b);
+  take(2, z, a); // b stops taking (as a congested stream does)
+  round.flush(a as unknown as SseSink); // frames of a's span [1, 2] built while the round holds 3 reports
+  take(3, z); // the round grows to 4 reports; b's span is [1, 1]
+  await settled();
+  assert.equal(a.text, '[1][2]');
+  assert.equal(b.text, '[1]');
+  assert.equal(z.text, '[0][1][2][3]');
+});
