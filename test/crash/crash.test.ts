@@ -14,8 +14,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchHttp, type Http, type HttpResponse } from '../helpers/http.js';
 import { Prober, comparePublishReply, summarizeFailures } from '../helpers/probes.js';
-import { ReferenceModel, type TxBody } from '../reference/model.js';
+import type { TxBody } from '../reference/model.js';
 import { Rng, TxGenerator } from '../reference/generator.js';
+import { foldSentLog } from '../torture/ingest.js';
 
 const SEED = Number(process.env['STRATA_CRASH_SEED'] ?? (process.env['STRATA_SEEDS'] ?? '4242').split(',')[0]);
 const KILLS = Number(process.env['STRATA_CRASH_KILLS'] ?? 3);
@@ -198,15 +199,7 @@ test(`crash: SIGKILL mid-ingest loses no acknowledged tx and every offset matche
 
     // Fold the log, in log order, with the bodies we sent (found by meta.seq).
     const log = await readLog(http);
-    const model = new ReferenceModel();
-    for (const [i, entry] of log.entries()) {
-      const body = entry.seq === undefined ? undefined : ingest.bySeq.get(entry.seq);
-      if (entry.offset !== i || body === undefined) {
-        problems.push(`log entry ${i}: offset ${entry.offset}, seq ${entry.seq}: not a tx this test sent (or a gap)`);
-        break;
-      }
-      model.publish(body);
-    }
+    const model = foldSentLog(log, ingest.bySeq, problems);
     const prober = new Prober(http, model);
     await prober.loadTimes();
     // Every acknowledged reply agrees with the reference outcome of its own record.

@@ -20,8 +20,7 @@ import { freePort, kill, runCli, startServer, waitReady, type Child } from '../h
 import { fetchHttp, type Http } from '../helpers/http.js';
 import { summarizeFailures } from '../helpers/probes.js';
 import { Rng, TxGenerator } from '../reference/generator.js';
-import { ReferenceModel } from '../reference/model.js';
-import { checkAcks, publishWhile, readLog, type Ingest, type LogEntry } from '../torture/ingest.js';
+import { checkAcks, foldSentLog, publishWhile, readLog, type Ingest, type LogEntry } from '../torture/ingest.js';
 import { TempDirs, eventually } from './helpers.js';
 import { MockCluster, kafkaSuite, prepareLauncher } from './mock-cluster.js';
 
@@ -172,18 +171,11 @@ kafkaSuite('kafka torture', launcher, (launcherPath) => {
     for (const [seq, offsets] of offsetsOfSeq) if (offsets.length > 1) problems.push(`${seq} is on the log ${offsets.length} times: offsets ${offsets.join(', ')}`);
 
     // The reference fold of the log (bodies found by meta.seq): same outcomes, same checksum at every offset.
-    const model = new ReferenceModel();
-    for (const [i, entry] of log.entries()) {
-      const body = entry.seq === undefined ? undefined : ingest.bySeq.get(entry.seq);
-      if (entry.offset !== i || body === undefined) {
-        problems.push(`log entry ${i}: offset ${entry.offset}, seq ${entry.seq}: not a tx this test sent (or a gap)`);
-        break;
-      }
-      const rec = model.publish(body);
+    const model = foldSentLog(log, ingest.bySeq, problems, (entry, rec, i) => {
       const want = rec.outcome.status === 'committed' ? 'committed' : rec.outcome.code;
       const got = entry.status === 'committed' ? 'committed' : entry.code;
       if (want !== got) problems.push(`offset ${i}: reference outcome ${want}, engine ${got}`);
-    }
+    });
     const fromP = await serverChecksums(p.http, GRAPH, latest);
     const fromQ = await serverChecksums(q.http, GRAPH, latest);
     const expected = Array.from({ length: latest + 1 }, (_, at) => modelChecksum(model, at));

@@ -3,7 +3,7 @@
 // check that every acknowledgement holds.
 
 import type { Http } from '../helpers/http.js';
-import type { TxBody } from '../reference/model.js';
+import { ReferenceModel, type TxBody, type TxRecord } from '../reference/model.js';
 import type { Rng, TxGenerator } from '../reference/generator.js';
 
 /** One acknowledged publish: the offset the server gave and the outcome it reported. */
@@ -112,6 +112,28 @@ export async function readLog(http: Http, graph: string): Promise<LogEntry[]> {
 }
 
 /** Checks the acks not yet verified (all of them with `all`) against the log; returns the problems. */
+/**
+ * The reference fold of a log this test wrote, each entry's body found by its meta.seq. Stops, with a
+ * problem, at an entry the test did not send or a gap; `each` sees every entry with its reference record.
+ */
+export function foldSentLog<E extends { offset: number; seq?: string | undefined }>(
+  log: readonly E[],
+  bySeq: ReadonlyMap<string, TxBody>,
+  problems: string[],
+  each: (entry: E, rec: TxRecord, i: number) => void = () => undefined,
+): ReferenceModel {
+  const model = new ReferenceModel();
+  for (const [i, entry] of log.entries()) {
+    const body = entry.seq === undefined ? undefined : bySeq.get(entry.seq);
+    if (entry.offset !== i || body === undefined) {
+      problems.push(`log entry ${i}: offset ${entry.offset}, seq ${entry.seq}: not a tx this test sent (or a gap)`);
+      break;
+    }
+    each(entry, model.publish(body), i);
+  }
+  return model;
+}
+
 export function checkAcks(ingest: Ingest, log: LogEntry[], label: string, all: boolean): string[] {
   const problems: string[] = [];
   for (const a of ingest.acks.slice(all ? 0 : ingest.verified)) {
