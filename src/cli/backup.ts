@@ -8,8 +8,6 @@
 import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { EmbeddedLogAdapter } from '../broker-adapters/embedded.js';
-import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import type { BrokerAdapter } from '../broker-adapters/types.js';
 import { StrataError } from '../core/errors.js';
 import { GRAPH_NAME_PATTERN } from '../core/limits.js';
@@ -18,7 +16,8 @@ import { stateDir } from '../db/graph.js';
 import { loadMeta, loadSchemaHistory, schemaFromHistory } from '../materializer/materializer.js';
 import { sliceChecksum } from '../query/checksum.js';
 import { Store } from '../store/rocks.js';
-import { ConfigError, kafkaAdapterOptions, type StrataConfig } from './config.js';
+import { ConfigError, type StrataConfig } from './config.js';
+import { withCommandLog } from './log.js';
 import { pathExists as exists, syncPath as syncDir } from '../core/fs.js';
 
 /** The subset of pino these commands log through. */
@@ -170,16 +169,5 @@ export async function backupCommand(config: StrataConfig, logger: Logger): Promi
 export async function restoreCommand(config: StrataConfig, logger: Logger): Promise<void> {
   const from = config.operations.restoreFrom;
   if (from === null) throw new ConfigError('strata restore needs --from DIR (or STRATA_RESTORE_FROM): a backup directory with backup.json');
-  const log: BrokerAdapter =
-    config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : new EmbeddedLogAdapter({ dir: join(config.dataDir, 'log'), logger });
-  try {
-    await log.open();
-  } catch (err) {
-    throw new ConfigError(`cannot restore: ${(err as Error).message}`);
-  }
-  try {
-    await restoreDataDir({ dataDir: config.dataDir, from, log, graph: config.hardening.rebuildGraph, logger });
-  } finally {
-    await log.close();
-  }
+  await withCommandLog(config, logger, 'restore', (log) => restoreDataDir({ dataDir: config.dataDir, from, log, graph: config.hardening.rebuildGraph, logger }));
 }

@@ -5,15 +5,14 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { EmbeddedLogAdapter } from '../broker-adapters/embedded.js';
-import { KafkaLogAdapter } from '../broker-adapters/kafka.js';
 import type { BrokerAdapter } from '../broker-adapters/types.js';
 import { DEFAULT_LIMITS, GRAPH_NAME_PATTERN, type Limits } from '../core/limits.js';
 import { stateDir } from '../db/graph.js';
 import { Materializer } from '../materializer/materializer.js';
 import { Store } from '../store/rocks.js';
 import { checkViewOps } from '../views/definition.js';
-import { ConfigError, kafkaAdapterOptions, type StrataConfig } from './config.js';
+import type { StrataConfig } from './config.js';
+import { withCommandLog } from './log.js';
 import { loadLimits } from './hardening.js';
 import { pathExists as exists, syncPath as syncDir } from '../core/fs.js';
 
@@ -129,19 +128,8 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult[]>
 /** `strata rebuild`: opens the configured log (taking its lock, so a running server makes this fail). */
 export async function rebuildCommand(config: StrataConfig, logger: Logger): Promise<void> {
   const limits = loadLimits(config.hardening.limitsFile, process.env);
-  const log: BrokerAdapter =
-    config.broker === 'kafka' ? new KafkaLogAdapter({ ...kafkaAdapterOptions(config), logger }) : new EmbeddedLogAdapter({ dir: join(config.dataDir, 'log'), logger });
-  try {
-    await log.open();
-  } catch (err) {
-    // Typically the lock of a running server: an operating error, reported without a stack.
-    throw new ConfigError(`cannot rebuild: ${(err as Error).message}`);
-  }
-  try {
-    const graph = config.hardening.rebuildGraph;
-    const results = await rebuild({ dataDir: config.dataDir, log, limits, logger, progressEvery: config.hardening.progressEvery, ...(graph === null ? {} : { graphs: [graph] }) });
-    if (results.length === 0) logger.info({ dataDir: config.dataDir }, 'nothing to rebuild: the log holds no graph');
-  } finally {
-    await log.close();
-  }
+  const graph = config.hardening.rebuildGraph;
+  const results = await withCommandLog(config, logger, 'rebuild', (log) =>
+    rebuild({ dataDir: config.dataDir, log, limits, logger, progressEvery: config.hardening.progressEvery, ...(graph === null ? {} : { graphs: [graph] }) }));
+  if (results.length === 0) logger.info({ dataDir: config.dataDir }, 'nothing to rebuild: the log holds no graph');
 }

@@ -18,7 +18,7 @@ import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import type { StrataDb } from '../../src/core/strata-api.js';
 import type { BackupManifest } from '../../src/db/backup.js';
 import { openStrata } from '../../src/strata.js';
-import { storeDigest } from '../helpers/checksum.js';
+import { assertRestoredReplica, dbChecksums, storeDigest } from '../helpers/checksum.js';
 import { runCli } from '../helpers/child.js';
 import { Rng, TxGenerator } from '../reference/generator.js';
 import { allViewRows, rowSet } from '../views/helpers.js';
@@ -43,11 +43,6 @@ async function publish(db: StrataDb, gen: TxGenerator, rng: Rng, count: number):
   }
 }
 
-async function checksumsThrough(db: StrataDb, latest: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let at = -1; at <= latest; at++) out.push((await db.checksum(G, at)).checksum);
-  return out;
-}
 
 /** A copy of a data directory's log (without the lock of the process that had it open). */
 async function copyLog(fromDataDir: string, toDataDir: string): Promise<void> {
@@ -103,7 +98,7 @@ test('an online backup taken while ingesting restores to a replica that resumes 
     assert.equal(manifest.format, 'strata-backup-v1');
     assert.deepEqual(manifest.graphs.map((g) => [g.graph, g.path, g.offset, g.keys, g.checksum?.checksum]), [[G, join('state', G), backup.offset, backup.keys, backup.checksum.checksum]]);
 
-    const expected = await checksumsThrough(a, latest);
+    const expected = await dbChecksums(a, G, latest);
     const probes = [backup.viewsOffset, backup.offset, latest, backup.offset + 1 + rng.int(latest - backup.offset)];
     const expectedRows = await Promise.all(probes.map(async (at) => rowSet(await allViewRows(a, G, 'status', at, 500))));
     await app.close();
@@ -118,12 +113,7 @@ test('an online backup taken while ingesting restores to a replica that resumes 
     const foldedB: number[] = [];
     const b = await openStrata({ dataDir: dirB, hooks: { onFolded: (r) => foldedB.push(r.offset) } });
     try {
-      await b.resolveBasis(G, { minBasis: latest });
-      assert.equal(foldedB[0], backup.offset + 1, 'the restored replica resumed right after the backup offset');
-      assert.equal(foldedB.length, latest - backup.offset, 'and folded nothing twice');
-      const got = await checksumsThrough(b, latest);
-      const diverged = got.findIndex((c, i) => c !== expected[i]);
-      assert.equal(diverged, -1, `checksum at offset ${diverged - 1} differs after the restore`);
+      await assertRestoredReplica(b, G, foldedB, backup.offset, latest, expected);
       for (const [i, at] of probes.entries()) {
         await b.resolveBasis(G, { minBasis: latest });
         assert.deepEqual(rowSet(await allViewRows(b, G, 'status', at, 500)), expectedRows[i], `view rows at ${at}`);

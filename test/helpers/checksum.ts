@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Store } from '../../src/store/rocks.js';
+import type { StrataDb } from '../../src/core/strata-api.js';
 import type { Http } from './http.js';
 import { compareScalars, type ReferenceModel } from '../reference/model.js';
 
@@ -105,6 +106,28 @@ export async function storeDiff(pathA: string, pathB: string, max = 10): Promise
   for (const [k, v] of b) if (!a.has(k)) out.push(`only in ${pathB}: ${show(k)} = ${show(v).slice(0, 300)}`);
   for (const [k, v] of a) if (b.has(k) && b.get(k) !== v) out.push(`differs: ${show(k)}: ${show(v).slice(0, 200)} vs ${show(b.get(k)!).slice(0, 200)}`);
   return out.slice(0, max * 3);
+}
+
+/** The checksum at every offset from -1 (the empty slice) through `latest`, in-process. */
+export async function dbChecksums(db: StrataDb, graph: string, latest: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let at = -1; at <= latest; at++) out.push((await db.checksum(graph, at)).checksum);
+  return out;
+}
+
+/**
+ * A replica restored from a backup at `backupOffset` resumed folding right after it (`folded`: the
+ * offsets it folded, in order), folded nothing twice up to `latest`, and has the checksums `expected`
+ * (dbChecksums of the original). Returns its checksums.
+ */
+export async function assertRestoredReplica(db: StrataDb, graph: string, folded: readonly number[], backupOffset: number, latest: number, expected: readonly string[]): Promise<string[]> {
+  await db.resolveBasis(graph, { minBasis: latest });
+  assert.equal(folded[0], backupOffset + 1, 'the restored replica resumed right after the backup offset');
+  assert.equal(folded.length, latest - backupOffset, 'and folded nothing twice');
+  const got = await dbChecksums(db, graph, latest);
+  const diverged = got.findIndex((c, i) => c !== expected[i]);
+  assert.equal(diverged, -1, `checksum at offset ${diverged - 1} differs after the restore`);
+  return got;
 }
 
 /** The checksum at every offset from 0 through `latest`, as a server answers it over HTTP. */

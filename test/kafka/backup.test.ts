@@ -11,6 +11,7 @@ import { parseTxJson } from '../../src/codec/json.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import type { StrataDb } from '../../src/core/strata-api.js';
 import { openStrata } from '../../src/strata.js';
+import { assertRestoredReplica, dbChecksums } from '../helpers/checksum.js';
 import { runCli } from '../helpers/child.js';
 import { Rng, TxGenerator } from '../reference/generator.js';
 import { TempDirs, kafkaAdapter } from './helpers.js';
@@ -28,11 +29,6 @@ async function publish(db: StrataDb, gen: TxGenerator, rng: Rng, count: number):
   }
 }
 
-async function checksumsThrough(db: StrataDb, latest: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let at = -1; at <= latest; at++) out.push((await db.checksum(G, at)).checksum);
-  return out;
-}
 
 const launcher = await prepareLauncher();
 kafkaSuite('backup and restore on kafka', launcher, (launcherPath) => {
@@ -72,7 +68,7 @@ kafkaSuite('backup and restore on kafka', launcher, (launcherPath) => {
         latest = (await a.graphInfo(G)).materializedOffset;
         assert.ok(latest >= backup.offset + 60, `latest ${latest}, backup at ${backup.offset}`);
         assert.equal(backup.checksum!.checksum, (await a.checksum(G, backup.offset)).checksum);
-        expected = await checksumsThrough(a, latest);
+        expected = await dbChecksums(a, G, latest);
       } finally {
         await a.close();
       }
@@ -85,12 +81,7 @@ kafkaSuite('backup and restore on kafka', launcher, (launcherPath) => {
       const folded: number[] = [];
       const b = await openStrata({ dataDir: dirB, broker: kafkaAdapter(cluster.bootstrap, prefix), hooks: { onFolded: (r) => folded.push(r.offset) } });
       try {
-        await b.resolveBasis(G, { minBasis: latest });
-        assert.equal(folded[0], backup.offset + 1, 'the restored replica resumed right after the backup offset');
-        assert.equal(folded.length, latest - backup.offset, 'and folded nothing twice');
-        const got = await checksumsThrough(b, latest);
-        const diverged = got.findIndex((c, i) => c !== expected[i]);
-        assert.equal(diverged, -1, `checksum at offset ${diverged - 1} differs after the restore`);
+        const got = await assertRestoredReplica(b, G, folded, backup.offset, latest, expected);
         console.log(`kafka backup at offset ${backup.offset} (${backup.keys} keys); restored replica folded ${folded.length} txs to ${latest}; ${got.length} checksums equal`);
       } finally {
         await b.close();
